@@ -30,7 +30,7 @@ class QuickstartSettings:
     train_images: int = 1000
     val_images: int = 150
     imgsz: int = 320
-    epochs: int = 7
+    epochs: int = 4
     batch: int = 8
     lr: float = 2e-3
     workers: int = 2

@@ -14,7 +14,7 @@ def quickstart_cmd(
     logos: Path | None = typer.Option(None, "--logos", help="Logo folder (default: the bundled examples/logos)."),
     train_images: int = typer.Option(1000, "--train-images", min=1, help="Synthetic training images."),
     val_images: int = typer.Option(150, "--val-images", min=1, help="Synthetic validation images."),
-    epochs: int = typer.Option(7, "--epochs", min=1),
+    epochs: int = typer.Option(4, "--epochs", min=1),
     workers: int = typer.Option(2, "--workers", min=1, help="Synthesis processes."),
     progress: bool = typer.Option(True, "--progress/--no-progress"),
 ) -> None:
