@@ -28,7 +28,7 @@ def _require(obj: Any, key: str, kind: type | tuple[type, ...], where: str) -> A
     if not isinstance(obj, dict) or key not in obj:
         raise COCOFormatError(f"{where}: missing field '{key}'")
     value = obj[key]
-    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
         raise COCOFormatError(f"{where}.{key}: expected {getattr(kind, '__name__', kind)}, got {type(value).__name__}")
     return value
 

@@ -1,0 +1,95 @@
+"""``logodet synth`` through a tiny typer app wrapping ``synth``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import typer
+import yaml
+from PIL import Image
+from typer.testing import CliRunner
+
+from logodet.cli.synth import synth
+
+runner = CliRunner(env={"COLUMNS": "200"})
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "logos"
+
+
+def _app() -> typer.Typer:
+    app = typer.Typer()
+    app.command("synth")(synth)
+
+    @app.command("noop")
+    def _noop() -> None:  # a second command keeps "synth" a subcommand, as in the real app
+        pass
+
+    return app
+
+
+def _backgrounds(folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for i in range(2):
+        Image.fromarray(rng.integers(0, 255, (60, 80, 3), dtype=np.uint8)).save(folder / f"bg{i}.jpg")
+    return folder
+
+
+def test_help_has_example() -> None:
+    result = runner.invoke(_app(), ["synth", "--help"])
+    assert result.exit_code == 0
+    assert "Example: logodet synth" in result.output and "--key-white" in result.output
+
+
+def test_synth_writes_dataset(tmp_path: Path) -> None:
+    bg = _backgrounds(tmp_path / "bg")
+    out = tmp_path / "ds"
+    args = ["synth", "--logos", str(EXAMPLES), "--backgrounds", str(bg), "--out", str(out), "-n", "3", "--size", "64x48", "-q"]
+    result = runner.invoke(_app(), [*args, "--seed", "3", "--set", "jpeg_quality=80", "--set", "empty_prob=0"])
+    assert result.exit_code == 0, result.output
+    assert "Wrote 3 images" in result.output
+    data = json.loads((out / "annotations.json").read_text())
+    assert len(data["images"]) == 3 and data["images"][0]["width"] == 64
+    saved = yaml.safe_load((out / "synth_config.yaml").read_text())
+    assert saved["size"] == [64, 48] and saved["jpeg_quality"] == 80
+    again = runner.invoke(_app(), [*args, "--seed", "3", "--set", "jpeg_quality=80", "--set", "empty_prob=0"])
+    assert again.exit_code == 0 and "0 new, 3 reused" in again.output
+    changed = runner.invoke(_app(), [*args, "--seed", "4"])
+    assert changed.exit_code == 2 and "other inputs or settings" in changed.output
+    assert runner.invoke(_app(), [*args, "--seed", "4", "--overwrite"]).exit_code == 0
+
+
+def test_empty_case_and_config_file(tmp_path: Path) -> None:
+    cfg = tmp_path / "synth.yaml"
+    cfg.write_text("size: [40, 40]\nmin_logos: 2\n")
+    out = tmp_path / "empty"
+    result = runner.invoke(
+        _app(), ["synth", "--logos", str(EXAMPLES), "--out", str(out), "-n", "2", "--config", str(cfg), "--max-logos", "0", "-q"]
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads((out / "annotations.json").read_text())
+    assert data["annotations"] == [] and len(data["images"]) == 2 and data["images"][0]["height"] == 40
+
+
+def test_logo_without_alpha_needs_key_white(tmp_path: Path) -> None:
+    logos = tmp_path / "logos"
+    logos.mkdir()
+    art = np.full((30, 30, 3), 255, np.uint8)
+    art[8:22, 8:22] = (200, 0, 0)
+    Image.fromarray(art).save(logos / "flat.png")
+    base = ["synth", "--logos", str(logos), "--out", str(tmp_path / "ds"), "-n", "1", "--size", "48x48", "-q"]
+    result = runner.invoke(_app(), base)
+    assert result.exit_code == 2
+    assert "flat.png" in result.output and "--key-white" in result.output
+    assert runner.invoke(_app(), [*base, "--key-white"]).exit_code == 0
+
+
+def test_bad_options_give_clear_errors(tmp_path: Path) -> None:
+    base = ["synth", "--logos", str(EXAMPLES), "--out", str(tmp_path / "ds"), "-q"]
+    bad_size = runner.invoke(_app(), [*base, "--size", "big"])
+    assert bad_size.exit_code == 2 and "WIDTHxHEIGHT" in bad_size.output
+    bad_key = runner.invoke(_app(), [*base, "--set", "nonsense=1"])
+    assert bad_key.exit_code == 2 and "nonsense" in bad_key.output
+    missing = runner.invoke(_app(), ["synth", "--logos", str(tmp_path / "nope"), "--out", str(tmp_path / "ds"), "-q"])
+    assert missing.exit_code == 2 and "nope" in missing.output
