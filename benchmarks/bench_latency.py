@@ -1,7 +1,7 @@
 """Inference latency at batch 1: ONNX Runtime vs PyTorch, same graph, same inputs, same process.
 
 Exports a freshly built detector (ImageNet backbone, untrained head) to ONNX and times the dense
-network (no pre/post-processing) per backend, alternating backends each round. Prints the median of
+network (no pre/post-processing) per backend, in blocks of calls, alternating the order. Prints the median of
 ``--runs`` calls per backend and the ratio.
 
     .venv/bin/python benchmarks/bench_latency.py --imgsz 320 --runs 20
@@ -44,14 +44,18 @@ def main() -> None:
             backends = {"pytorch": TorchBackend(DenseFCOS(model.eval(), size)), "onnxruntime": OnnxBackend(onnx_path)}
             x = np.random.default_rng(0).random((1, 3, size, size), dtype=np.float32)
             times: dict[str, list[float]] = {k: [] for k in backends}
-            for fn in backends.values():
-                for _ in range(3):
-                    fn(x)
-            for _ in range(args.runs):
-                for name, fn in backends.items():
-                    t = time.perf_counter()
-                    fn(x)
-                    times[name].append((time.perf_counter() - t) * 1000)
+            # Blocks per backend (ONNX Runtime's worker threads spin after a call and would slow an
+            # interleaved PyTorch call); two rounds in alternating order, 3 warm-up calls per block.
+            order = list(backends)
+            for rnd in range(2):
+                for name in order if rnd == 0 else order[::-1]:
+                    fn = backends[name]
+                    for _ in range(3):
+                        fn(x)
+                    for _ in range(args.runs // 2):
+                        t = time.perf_counter()
+                        fn(x)
+                        times[name].append((time.perf_counter() - t) * 1000)
             med = {k: statistics.median(v) for k, v in times.items()}
             for k, v in times.items():
                 print(f"{size} px {k:12s} median {med[k]:7.2f} ms  min {min(v):7.2f}  max {max(v):7.2f}  ({args.runs} runs)")
