@@ -16,8 +16,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cv2
-import numpy as np
 from rich.console import Console
 
 __all__ = ["QuickstartSettings", "default_logos_dir", "run_quickstart"]
@@ -47,15 +45,6 @@ def default_logos_dir() -> Path:
     raise FileNotFoundError(f"demo logos not found in {' or '.join(map(str, candidates))}; pass --logos DIR")
 
 
-def _save_jpeg(path: Path, rgb: np.ndarray) -> None:
-    from logodet.io import atomic_write_bytes
-
-    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90])
-    if not ok:
-        raise RuntimeError(f"{path}: JPEG encoding failed")
-    atomic_write_bytes(path, buf.tobytes())
-
-
 def _stage(console: Console, name: str, t0: float) -> None:
     console.print(f"[bold cyan]▶ {name}[/]  (t = {time.perf_counter() - t0:.0f} s)")
 
@@ -75,7 +64,6 @@ def run_quickstart(
     from logodet.evaluation.curves import save_curve_plots
     from logodet.evaluation.detection import evaluate_coco, print_metrics, save_metrics
     from logodet.export.onnx import export_onnx
-    from logodet.inference.draw import draw_detections
     from logodet.inference.predictor import Predictor, predict_coco_results
     from logodet.inference.run import predict_source
     from logodet.synth.config import resolve_synth_config
@@ -140,10 +128,8 @@ def run_quickstart(
         shutil.copy(p, photos / p.name)
     for rec in val.images[:5]:
         shutil.copy(val.image_path(rec), photos / f"val_{rec.file_name.replace('/', '_')}")
-    predict_source(onnx_predictor, photos, out / "predictions", progress=False)
-    examples = report / "examples"
-    for path, image, dets in onnx_predictor.predict_files(sorted(photos.iterdir())):
-        _save_jpeg(examples / f"{path.stem}.jpg", draw_detections(image, dets, onnx_predictor.class_names))
+    predicted = predict_source(onnx_predictor, photos, out / "predictions", progress=False)
+    shutil.copytree(predicted.annotated_dir, report / "examples", dirs_exist_ok=True)
     timings["export_predict_s"] = time.perf_counter() - t
     shutil.copy(run_dir / "learning_curve.png", report / "learning_curve.png")
     shutil.copy(run_dir / "metrics.csv", report / "metrics.csv")
