@@ -15,7 +15,8 @@ def test_registry_lists_the_foundation_model():
 @pytest.mark.parametrize("num_classes", [1, 5])
 def test_dense_outputs_have_one_score_per_class(num_classes):
     model = build_model("fcos_efficientnet_lite0", num_classes=num_classes, weights="none").eval()
-    boxes, scores = DenseFCOS(model, 128)(torch.rand(2, 3, 128, 128))
+    with torch.inference_mode():
+        boxes, scores = DenseFCOS(model, 128)(torch.rand(2, 3, 128, 128))
     assert boxes.shape[:2] == scores.shape[:2] and boxes.shape[0] == 2
     assert scores.shape[-1] == num_classes
     assert float(scores.min()) >= 0 and float(scores.max()) <= 1
