@@ -14,7 +14,7 @@ CAT_CLASSES = range(281, 286)  # tabby, tiger cat, Persian, Siamese, Egyptian ca
 
 def _chelsea_batch() -> torch.Tensor:
     img = Image.fromarray(data.chelsea()).resize((224, 224), Image.BILINEAR)
-    x = torch.from_numpy(np.asarray(img)).permute(2, 0, 1).float() / 255.0
+    x = torch.from_numpy(np.array(img)).permute(2, 0, 1).float() / 255.0
     return ((x - 0.5) / 0.5).unsqueeze(0)
 
 
