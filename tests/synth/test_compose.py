@@ -20,6 +20,10 @@ from logodet.synth.placement import Occupancy, choose_position
 from .conftest import smooth_backgrounds
 
 CFG = SynthConfig(size=(128, 96))
+# the appearance operations that change colours, all off (colour checks need the exact paint)
+PLAIN_LOOK = dict(
+    motion_blur_prob=0.0, noise_prob=0.0, jpeg_artifact_prob=0.0, shading_prob=0.0, shadow_prob=0.0, blend_probs={"alpha": 1.0}
+)
 CROWDED = dataclasses.replace(CFG, min_logos=4, max_logos=6, empty_prob=0.0, scale=(0.3, 0.7), max_overlap=0.3, max_truncation=0.2)
 
 
@@ -113,6 +117,7 @@ def test_mixed_bank_variants_and_monochrome_tint(mixed_bank: LogoBank) -> None:
     plain = dataclasses.replace(
         CFG, brightness=0, contrast=0, saturation=0, hue=0, blur_prob=0, opacity=(1.0, 1.0), feather=0, neutral_tint_prob=0, empty_prob=0
     )
+    plain = dataclasses.replace(plain, max_overlap=0.0, **PLAIN_LOOK)  # no overlap: every logo lands on white
     white = np.full((96, 128, 3), 255, np.uint8)
     seen_sources, mono_checked = set(), False
     for seed in range(30):

@@ -16,14 +16,57 @@ from logodet.synth.config import SynthConfig
 
 __all__ = [
     "LogoWarp",
+    "apply_crop",
     "cover_crop",
     "gaussian_blur",
     "jitter_colors",
     "logo_warp",
+    "sample_crop_window",
     "sample_logo_long_side",
     "sample_logo_warp",
     "warp_patch",
 ]
+
+
+def sample_crop_window(
+    image_hw: tuple[int, int], size: tuple[int, int], rng: np.random.Generator, crop_scale: tuple[float, float] = (1.0, 1.0)
+) -> tuple[int, int, int, int]:
+    """The ``(x0, y0, width, height)`` window :func:`cover_crop` cuts from an ``image_hw`` image (aspect of ``size``).
+
+    Example:
+        >>> sample_crop_window((100, 200), (64, 64), np.random.default_rng(0))[2:]
+        (100, 100)
+    """
+    out_w, out_h = size
+    h, w = image_hw
+    full = min(w / out_w, h / out_h)
+    s = full * float(rng.uniform(crop_scale[0], crop_scale[1]))
+    cw, ch = max(1, min(w, round(out_w * s))), max(1, min(h, round(out_h * s)))
+    x0 = int(rng.integers(0, w - cw + 1))
+    y0 = int(rng.integers(0, h - ch + 1))
+    return x0, y0, cw, ch
+
+
+def apply_crop(image: np.ndarray, window: tuple[int, int, int, int], size: tuple[int, int], nearest: bool = False) -> np.ndarray:
+    """Cut ``window`` = ``(x0, y0, width, height)`` from ``image`` and resize it to ``size`` = ``(width, height)``.
+
+    ``nearest`` resizes with nearest neighbour (for label maps); otherwise
+    Gaussian halving then bilinear (cheap anti-aliasing).
+
+    Example:
+        >>> apply_crop(np.arange(16, dtype=np.int32).reshape(4, 4), (0, 0, 2, 2), (4, 4), nearest=True)[3].tolist()
+        [4, 4, 5, 5]
+    """
+    x0, y0, cw, ch = window
+    out_w, out_h = size
+    crop = image[y0 : y0 + ch, x0 : x0 + cw]
+    if (cw, ch) == (out_w, out_h):
+        return crop.copy()
+    if nearest:
+        return cv2.resize(crop, (out_w, out_h), interpolation=cv2.INTER_NEAREST)
+    while crop.shape[1] >= 2 * out_w and crop.shape[0] >= 2 * out_h:
+        crop = cv2.pyrDown(crop)  # Gaussian halving: cheap anti-aliasing, then bilinear for the rest
+    return cv2.resize(crop, (out_w, out_h), interpolation=cv2.INTER_LINEAR)
 
 
 def cover_crop(
@@ -32,7 +75,8 @@ def cover_crop(
     """A random crop with the aspect of ``size`` resized to ``size`` (cover: no padding, aspect kept).
 
     The crop side is ``crop_scale`` (uniform in ``[min, max]``) times the
-    largest window of that aspect that fits in ``image``.
+    largest window of that aspect that fits in ``image``
+    (:func:`sample_crop_window` then :func:`apply_crop`).
 
     Args:
         image: ``uint8 [H, W, 3]``.
@@ -45,19 +89,7 @@ def cover_crop(
         >>> out.shape
         (64, 64, 3)
     """
-    out_w, out_h = size
-    h, w = image.shape[:2]
-    full = min(w / out_w, h / out_h)
-    s = full * float(rng.uniform(crop_scale[0], crop_scale[1]))
-    cw, ch = max(1, min(w, round(out_w * s))), max(1, min(h, round(out_h * s)))
-    x0 = int(rng.integers(0, w - cw + 1))
-    y0 = int(rng.integers(0, h - ch + 1))
-    crop = image[y0 : y0 + ch, x0 : x0 + cw]
-    if (cw, ch) == (out_w, out_h):
-        return crop.copy()
-    while crop.shape[1] >= 2 * out_w and crop.shape[0] >= 2 * out_h:
-        crop = cv2.pyrDown(crop)  # Gaussian halving: cheap anti-aliasing, then bilinear for the rest
-    return cv2.resize(crop, (out_w, out_h), interpolation=cv2.INTER_LINEAR)
+    return apply_crop(image, sample_crop_window(image.shape[:2], size, rng, crop_scale), size)
 
 
 def sample_logo_long_side(rng: np.random.Generator, cfg: SynthConfig) -> int:

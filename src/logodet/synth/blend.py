@@ -1,16 +1,20 @@
-"""Blending a logo patch into an image: feathered alpha over premultiplied colour.
+"""Blending a logo patch into an image: (feathered) alpha over premultiplied colour, or Poisson.
 
-The next blending modes (Poisson, lighting transfer) take the same inputs: the
-canvas, a premultiplied patch, its alpha and the patch's top-left position.
+Every mode takes the same inputs: the canvas, a premultiplied patch, its alpha
+and the patch's top-left position. Poisson blending (``cv2.seamlessClone``)
+runs on a crop around the logo, never on the full frame.
 """
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from logodet.synth.augment import gaussian_blur
 
-__all__ = ["alpha_blend", "clip_window", "feather_alpha"]
+__all__ = ["BLEND_MODES", "alpha_blend", "clip_window", "feather_alpha", "poisson_blend", "poisson_window"]
+
+BLEND_MODES = ("alpha", "feather", "poisson")
 
 
 def feather_alpha(alpha: np.ndarray, sigma: float) -> np.ndarray:
@@ -42,11 +46,12 @@ def clip_window(shape: tuple[int, int], patch_shape: tuple[int, int], x: int, y:
     return slice(y0, y1), slice(x0, x1), slice(y0 - y, y1 - y), slice(x0 - x, x1 - x)
 
 
-def alpha_blend(canvas: np.ndarray, premul_rgb: np.ndarray, alpha: np.ndarray, x: int, y: int) -> np.ndarray:
+def alpha_blend(canvas: np.ndarray, premul_rgb: np.ndarray, alpha: np.ndarray, x: int, y: int, inplace: bool = False) -> np.ndarray:
     """``canvas`` with a premultiplied patch composited over it at top-left ``(x, y)``.
 
     ``out = patch_rgb + (1 - alpha) * canvas``, in ``[0, 1]`` colour units;
-    the patch may extend beyond the canvas. The input is not modified.
+    the patch may extend beyond the canvas. The input is not modified unless
+    ``inplace`` (then ``canvas`` itself is written and returned).
 
     Args:
         canvas: ``uint8 [H, W, 3]`` image.
@@ -60,7 +65,7 @@ def alpha_blend(canvas: np.ndarray, premul_rgb: np.ndarray, alpha: np.ndarray, x
         >>> int(out[1, 1, 0]), int(out[0, 0, 0])
         (255, 0)
     """
-    out = canvas.copy()
+    out = canvas if inplace else canvas.copy()
     win = clip_window(canvas.shape[:2], alpha.shape, x, y)
     if win is None:
         return out
@@ -69,4 +74,64 @@ def alpha_blend(canvas: np.ndarray, premul_rgb: np.ndarray, alpha: np.ndarray, x
     region = out[rows, cols].astype(np.float32) * (1.0 / 255.0)
     blended = premul_rgb[prows, pcols] + (1.0 - a) * region
     out[rows, cols] = np.clip(blended * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    return out
+
+
+def poisson_window(shape: tuple[int, int], patch_shape: tuple[int, int], x: int, y: int, margin: int) -> tuple[int, int, int, int] | None:
+    """The ``(x0, y0, x1, y1)`` crop of a ``shape`` image that :func:`poisson_blend` may change: the patch plus ``margin``, clipped.
+
+    Example:
+        >>> poisson_window((100, 100), (10, 20), 5, 90, 4)
+        (1, 86, 29, 100)
+    """
+    h, w = shape
+    ph, pw = patch_shape
+    x0, y0, x1, y1 = max(x - margin, 0), max(y - margin, 0), min(x + pw + margin, w), min(y + ph + margin, h)
+    if x0 >= x1 or y0 >= y1:
+        return None
+    return x0, y0, x1, y1
+
+
+def poisson_blend(
+    canvas: np.ndarray, premul_rgb: np.ndarray, alpha: np.ndarray, x: int, y: int, mixed: bool = False, margin: int = 6
+) -> np.ndarray:
+    """``canvas`` with the patch Poisson-blended (``cv2.seamlessClone``) at top-left ``(x, y)``.
+
+    The source is the patch alpha-composited over the canvas, so partly
+    transparent edges keep their look; the gradient domain is the patch's
+    coverage (``alpha > 0.02``, dilated by one pixel) inside a crop of the patch
+    plus ``margin`` pixels (:func:`poisson_window`); nothing outside that crop
+    changes. ``mixed`` uses ``MIXED_CLONE`` (the stronger gradient of logo and
+    background wins: texture shows through) instead of ``NORMAL_CLONE``.
+    Geometry is unchanged; only colours shift toward the surroundings.
+
+    Example:
+        >>> bg = np.full((40, 40, 3), 90, np.uint8)
+        >>> patch = np.zeros((8, 8, 3), np.float32); patch[2:6, 2:6] = 1.0
+        >>> out = poisson_blend(bg, patch, np.ones((8, 8), np.float32), 16, 16)
+        >>> bool(out[20, 20, 0] > out[17, 17, 0]), bool((out[:8] == 90).all())
+        (True, True)
+    """
+    win = poisson_window(canvas.shape[:2], alpha.shape, x, y, margin)
+    if win is None:
+        return canvas.copy()
+    x0, y0, x1, y1 = win
+    dst = np.ascontiguousarray(canvas[y0:y1, x0:x1])
+    src = alpha_blend(dst, premul_rgb, alpha, x - x0, y - y0)
+    cover = np.zeros(dst.shape[:2], np.float32)
+    cw = clip_window(cover.shape, alpha.shape, x - x0, y - y0)
+    out = canvas.copy()
+    if cw is None:
+        return out
+    cover[cw[0], cw[1]] = alpha[cw[2], cw[3]]
+    mask = cv2.dilate((cover > 0.02).astype(np.uint8) * 255, np.ones((3, 3), np.uint8))
+    mask[0, :] = mask[-1, :] = 0
+    mask[:, 0] = mask[:, -1] = 0  # seamlessClone needs a domain that does not touch the crop border
+    if mask.shape[0] < 3 or mask.shape[1] < 3 or not mask.any():
+        out[y0:y1, x0:x1] = src
+        return out
+    bx, by, bw, bh = cv2.boundingRect(mask)
+    center = (bx + bw // 2, by + bh // 2)
+    flag = cv2.MIXED_CLONE if mixed else cv2.NORMAL_CLONE
+    out[y0:y1, x0:x1] = cv2.seamlessClone(src, dst, mask, center, flag)
     return out

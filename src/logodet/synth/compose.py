@@ -1,29 +1,52 @@
-"""One synthetic image: logos warped, recoloured and blended onto a background.
+"""One synthetic image: logos warped onto surfaces, recoloured, shaded and blended onto a background.
 
 :func:`compose` is the single entry point the pipeline calls per image. It
 draws everything from the ``rng`` it is given (same generator state, same
-image), places logos one after another (later ones occlude earlier ones) and
-returns exact visible masks and boxes. The scene-aware SynthLogo engine
-(regions, depth, planes, Poisson blending, distractors) slots in behind the
-same signature through ``analysis`` and the helpers in ``placement`` / ``blend``.
+image), places logos (and unlabelled distractors) one after another, later
+ones occluding earlier ones, and returns exact visible masks and boxes. With a
+:class:`~logodet.synth.surfaces.BackgroundAnalysis` each logo goes on a surface
+region, sized from the region and warped by the homography of its plane
+(:mod:`logodet.synth.placement`); appearance and blending are in
+:mod:`logodet.synth.appearance` and :mod:`logodet.synth.blend`.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
+import cv2
 import numpy as np
 
-from logodet.assets.brands import choose_tint
 from logodet.assets.logos import LogoAsset, LogoBank
 from logodet.masks import mask_to_bbox
-from logodet.synth.augment import cover_crop, gaussian_blur, jitter_colors, sample_logo_long_side, sample_logo_warp, warp_patch
-from logodet.synth.blend import alpha_blend, clip_window, feather_alpha
+from logodet.synth.appearance import (
+    add_noise,
+    choose_logo_color,
+    drop_shadow_alpha,
+    jpeg_artifacts,
+    motion_blur,
+    shade_by_luminance,
+    under_patch,
+)
+from logodet.synth.augment import (
+    apply_crop,
+    gaussian_blur,
+    jitter_colors,
+    logo_warp,
+    sample_crop_window,
+    sample_logo_long_side,
+    sample_logo_warp,
+    warp_patch,
+)
+from logodet.synth.blend import BLEND_MODES, alpha_blend, clip_window, feather_alpha, poisson_blend
 from logodet.synth.config import SynthConfig
-from logodet.synth.placement import Occupancy, choose_position
+from logodet.synth.distractors import DistractorBank
+from logodet.synth.placement import Occupancy, SceneView, choose_position, choose_region, crop_analysis, region_fraction, warp_quality
+from logodet.synth.surfaces import BackgroundAnalysis
 
-__all__ = ["Composition", "Instance", "compose", "sample_logo_count"]
+__all__ = ["Composition", "Instance", "compose", "sample_class", "sample_logo_count"]
 
 
 @dataclass
@@ -75,6 +98,29 @@ def sample_logo_count(rng: np.random.Generator, cfg: SynthConfig) -> int:
     return 0 if empty else count
 
 
+def sample_class(bank: LogoBank, rng: np.random.Generator, cfg: SynthConfig) -> int:
+    """A class index: uniform (``cfg.class_balance == "uniform"``) or drawn by ``cfg.class_weights`` (missing names weigh 1).
+
+    Raises:
+        ValueError: ``class_weights`` names a class the bank lacks, or gives every class weight 0.
+
+    Example:
+        >>> bank = LogoBank.__new__(LogoBank); bank.class_names = ["a", "b"]
+        >>> sample_class(bank, np.random.default_rng(0), SynthConfig(class_balance="weighted", class_weights={"a": 0.0}))
+        1
+    """
+    n = bank.num_classes
+    if cfg.class_balance == "uniform" or not cfg.class_weights:
+        return int(rng.integers(n))
+    unknown = sorted(set(cfg.class_weights) - set(bank.class_names))
+    if unknown:
+        raise ValueError(f"class_weights: unknown class(es) {unknown}; the bank has {bank.class_names}")
+    w = np.array([float(cfg.class_weights.get(name, 1.0)) for name in bank.class_names])
+    if w.sum() <= 0:
+        raise ValueError(f"class_weights: every class has weight 0: {cfg.class_weights}")
+    return int(rng.choice(n, p=w / w.sum()))
+
+
 def _straight_colors(premul: np.ndarray, alpha: np.ndarray, sigma: float) -> np.ndarray:
     """Un-premultiplied colours, extended outward into transparent pixels so a feathered edge has no dark fringe."""
     safe = np.maximum(alpha, 1e-4)[..., None]
@@ -84,43 +130,173 @@ def _straight_colors(premul: np.ndarray, alpha: np.ndarray, sigma: float) -> np.
     return np.clip(np.where(alpha[..., None] > 1e-3, rgb, fill), 0.0, 1.0).astype(np.float32)
 
 
-def _paint_logo(
-    canvas: np.ndarray,
-    asset: LogoAsset,
-    occupancy: Occupancy,
-    rng: np.random.Generator,
-    cfg: SynthConfig,
-    analysis: object | None,
-) -> np.ndarray | None:
-    """Warp, place, recolour and blend one logo; the new canvas, or ``None`` when it found no place."""
+def _homography() -> Any:
+    """``logodet.synth.plane.logo_homography``, or ``None`` when it is not importable."""
+    try:
+        from logodet.synth.plane import logo_homography
+    except ImportError:  # pragma: no cover - plane.py ships with the package
+        return None
+    return logo_homography
+
+
+def _warp_at(patch: np.ndarray, matrix: np.ndarray, pad: int) -> tuple[np.ndarray, int, int]:
+    """``patch`` warped by ``matrix`` (patch -> frame pixels) into its own bounding box plus ``pad``; and that box's top-left."""
+    h, w = patch.shape[:2]
+    corners = np.array([[-0.5, -0.5, 1], [w - 0.5, -0.5, 1], [w - 0.5, h - 0.5, 1], [-0.5, h - 0.5, 1]]) @ matrix.T
+    xy = corners[:, :2] / corners[:, 2:]
+    x0, y0 = math.floor(xy[:, 0].min()) - pad, math.floor(xy[:, 1].min()) - pad
+    size = (math.ceil(xy[:, 0].max()) + pad + 1 - x0, math.ceil(xy[:, 1].max()) + pad + 1 - y0)
+    shifted = np.array([[1.0, 0.0, -x0], [0.0, 1.0, -y0], [0.0, 0.0, 1.0]]) @ matrix
+    out = cv2.warpPerspective(patch, shifted, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    return out, x0, y0
+
+
+def _place_on_region(
+    asset: LogoAsset, view: SceneView, used: set[int], occupancy: Occupancy, rng: np.random.Generator, cfg: SynthConfig, pad: int
+) -> tuple[np.ndarray, np.ndarray, int, int, int] | None:
+    """Try regions until a warped logo fits: ``(warped, mask, x, y, region label)``, or ``None``."""
+    homography = _homography() if cfg.use_planes else None
+    lo, hi = (math.log(s) for s in cfg.region_scale)
+    cap = max(cfg.scale[1] * min(cfg.size), cfg.min_logo_px)
+    for _ in range(cfg.placement_tries):
+        region = choose_region(view, used, rng)
+        assert region is not None
+        # the part of the region inside the frame: clamp the centre there and shrink the radius to fit
+        bx0, by0, bx1, by1 = region.bbox
+        r = max(min(region.inner_radius, (bx1 - bx0) / 2.0, (by1 - by0) / 2.0), 0.5)
+        cx0 = min(max(region.center[0], bx0 + r - 0.5), bx1 - r - 0.5)
+        cy0 = min(max(region.center[1], by0 + r - 0.5), by1 - r - 0.5)
+        size = min(max(2.0 * r * math.exp(rng.uniform(lo, hi)), cfg.min_logo_px), cap)
+        angle = float(rng.uniform(-cfg.rotation, cfg.rotation))
+        spread = max(r - size / 2.0, 0.0) * 0.5 * math.sqrt(rng.random())
+        theta = rng.uniform(0.0, 2.0 * math.pi)
+        center = (cx0 + spread * math.cos(theta), cy0 + spread * math.sin(theta))
+        patch = asset.render(round(size))
+        h, w = patch.shape[:2]
+        if homography is not None and region.normal is not None:
+            try:
+                matrix = homography(region.normal, view.focal, center, float(max(w, h)), angle, (w, h), principal=view.principal)
+            except ValueError:
+                continue
+        else:
+            shift = rng.uniform(-cfg.perspective, cfg.perspective, size=(4, 2)) if cfg.perspective > 0 else None
+            base = logo_warp(w, h, angle, shift).matrix
+            c = base @ [(w - 1) / 2.0, (h - 1) / 2.0, 1.0]
+            matrix = np.array([[1.0, 0.0, center[0] - c[0] / c[2]], [0.0, 1.0, center[1] - c[1] / c[2]], [0.0, 0.0, 1.0]]) @ base
+        side, aniso = warp_quality(matrix, w, h)
+        if side < cfg.min_warp_px or aniso > cfg.max_anisotropy:
+            continue
+        warped, x, y = _warp_at(patch, matrix, pad)
+        mask = warped[..., 3] >= cfg.mask_threshold
+        if np.count_nonzero(mask) < cfg.min_mask_px or region_fraction(view.labels, region.label, mask, x, y) < cfg.min_in_region:
+            continue
+        if occupancy.check(mask, x, y, cfg).ok:
+            return warped, mask, x, y, region.label
+    return None
+
+
+def _place_random(
+    asset: LogoAsset, occupancy: Occupancy, rng: np.random.Generator, cfg: SynthConfig, pad: int
+) -> tuple[np.ndarray, np.ndarray, int, int] | None:
+    """The region-free placement: random size, rotation and perspective jitter, uniform position."""
     patch = asset.render(sample_logo_long_side(rng, cfg))
-    pad = math.ceil(3.0 * max(cfg.feather, cfg.blur_sigma, 1.0)) + 1
-    warped = warp_patch(patch, sample_logo_warp(rng, cfg, patch.shape[1], patch.shape[0], pad))
-    alpha = np.ascontiguousarray(warped[..., 3])
-    mask = alpha >= cfg.mask_threshold
+    warp = sample_logo_warp(rng, cfg, patch.shape[1], patch.shape[0], pad)
+    side, aniso = warp_quality(warp.matrix, patch.shape[1], patch.shape[0])
+    if side < cfg.min_warp_px or aniso > cfg.max_anisotropy:
+        return None
+    warped = warp_patch(patch, warp)
+    mask = warped[..., 3] >= cfg.mask_threshold
     if np.count_nonzero(mask) < cfg.min_mask_px:
         return None
-    pos = choose_position(mask, occupancy, rng, cfg, analysis)
-    if pos is None:
-        return None
-    x, y = pos
+    pos = choose_position(mask, occupancy, rng, cfg)
+    return None if pos is None else (warped, mask, pos[0], pos[1])
+
+
+def _appearance(
+    canvas: np.ndarray, asset: LogoAsset, warped: np.ndarray, mask: np.ndarray, x: int, y: int, rng: np.random.Generator, cfg: SynthConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """Colour, jitter, shading, noise, JPEG artefacts of a placed logo: its ``(straight rgb, alpha)``."""
+    alpha = np.ascontiguousarray(warped[..., 3])
+    under = under_patch(canvas, mask.shape, x, y)
     if asset.is_monochrome:
-        win = clip_window(canvas.shape[:2], mask.shape, x, y)
-        assert win is not None  # choose_position keeps part of the logo in frame
-        under = canvas[win[0], win[1]][mask[win[2], win[3]]]
-        tint = choose_tint(asset.brand_color, tuple(under.mean(axis=0)), rng, cfg.neutral_tint_prob)
+        mean = tuple(float(v) for v in under[mask].mean(axis=0))
+        paint = choose_logo_color(asset.brand_color, mean, rng, cfg.color_model, cfg.min_contrast, cfg.neutral_tint_prob)
         rgb = np.empty((*warped.shape[:2], 3), np.float32)
-        rgb[:] = np.asarray(tint, np.float32) / 255.0
+        rgb[:] = np.asarray(paint, np.float32) / 255.0
     else:
         rgb = _straight_colors(warped[..., :3], alpha, cfg.feather)
     rgb = jitter_colors(rgb, rng, cfg, weight=alpha)
-    a = feather_alpha(alpha, cfg.feather) * np.float32(rng.uniform(cfg.opacity[0], cfg.opacity[1]))
+    if rng.random() < cfg.shading_prob:
+        rgb = shade_by_luminance(rgb, under, alpha, float(rng.uniform(*cfg.shading_strength)))
+    if rng.random() < cfg.noise_prob and cfg.noise_sigma > 0:
+        rgb = add_noise(rgb, float(rng.uniform(0.2, 1.0)) * cfg.noise_sigma, rng)
+    return rgb, alpha
+
+
+def _degrade_jpeg(canvas: np.ndarray, alpha: np.ndarray, x: int, y: int, quality: int) -> None:
+    """JPEG artefacts on the logo crop of ``canvas`` (in place): the crop re-encoded, kept on the logo and a 2-px rim."""
+    win = clip_window(canvas.shape[:2], alpha.shape, x, y)
+    if win is None:
+        return
+    rows, cols, prows, pcols = win
+    crop = canvas[rows, cols].astype(np.float32) * np.float32(1.0 / 255.0)
+    degraded = jpeg_artifacts(crop, quality)
+    w = np.clip(gaussian_blur(np.ascontiguousarray(alpha[prows, pcols]), 2.0) * 3.0, 0.0, 1.0)[..., None]
+    canvas[rows, cols] = np.clip((crop + w * (degraded - crop)) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+def _paint(
+    canvas: np.ndarray,
+    asset: LogoAsset,
+    occupancy: Occupancy,
+    view: SceneView | None,
+    used: set[int],
+    mode: str,
+    rng: np.random.Generator,
+    cfg: SynthConfig,
+    labelled: bool = True,
+) -> np.ndarray | None:
+    """Place, recolour and blend one logo (or distractor); the new canvas, or ``None`` when it found no place."""
+    pad = math.ceil(3.0 * max(cfg.feather, cfg.blur_sigma, 1.0) + cfg.motion_blur_px / 2.0) + 1
+    placed = None
+    if view is not None and view.regions:
+        placed = _place_on_region(asset, view, used, occupancy, rng, cfg, pad)
+        if placed is not None:
+            used.add(placed[4])
+    if placed is None:
+        placed = _place_random(asset, occupancy, rng, cfg, pad)
+        if placed is None:
+            return None
+    warped, mask, x, y = placed[:4]
+    rgb, alpha = _appearance(canvas, asset, warped, mask, x, y, rng, cfg)
+    a = feather_alpha(alpha, cfg.feather) if mode == "feather" else alpha
+    a = a * np.float32(rng.uniform(cfg.opacity[0], cfg.opacity[1]))
     premul = rgb * a[..., None]
     if rng.random() < cfg.blur_prob and cfg.blur_sigma > 0:
         sigma = float(rng.uniform(0.3, max(cfg.blur_sigma, 0.3)))
         premul, a = gaussian_blur(premul, sigma), gaussian_blur(a, sigma)
-    occupancy.add(mask, x, y)
-    return alpha_blend(canvas, premul, a, x, y)
+    if rng.random() < cfg.motion_blur_prob and cfg.motion_blur_px >= 2:
+        length, angle = float(rng.uniform(2.0, cfg.motion_blur_px)), float(rng.uniform(0.0, 180.0))
+        premul, a = motion_blur(premul, length, angle), motion_blur(a, length, angle)
+    if rng.random() < cfg.shadow_prob:
+        long_side = max(mask.shape)
+        theta, dist = rng.uniform(0.0, 2.0 * math.pi), rng.uniform(0.02, 0.08) * long_side
+        shadow, m = drop_shadow_alpha(
+            alpha,
+            (round(dist * math.cos(theta)), round(dist * math.sin(theta))),
+            0.5 + rng.uniform(0.01, 0.05) * long_side,
+            float(rng.uniform(*cfg.shadow_opacity)),
+        )
+        canvas = alpha_blend(canvas, np.zeros((*shadow.shape, 3), np.float32), shadow, x - m, y - m, inplace=True)
+    occupancy.add(mask, x, y, labelled)
+    mixed = bool(rng.random() < cfg.poisson_mixed_prob)  # drawn in every mode: the same draws follow whatever the mode
+    if mode == "poisson":
+        canvas = poisson_blend(canvas, premul, a, x, y, mixed=mixed)
+    else:
+        canvas = alpha_blend(canvas, premul, a, x, y, inplace=True)
+    if rng.random() < cfg.jpeg_artifact_prob:
+        _degrade_jpeg(canvas, a, x, y, int(rng.integers(cfg.jpeg_artifact_quality[0], cfg.jpeg_artifact_quality[1] + 1)))
+    return canvas
 
 
 def compose(
@@ -128,29 +304,48 @@ def compose(
     bank: LogoBank,
     rng: np.random.Generator,
     cfg: SynthConfig,
-    analysis: object | None = None,
+    analysis: BackgroundAnalysis | None = None,
+    *,
+    distractors: DistractorBank | None = None,
 ) -> Composition:
     """Compose one synthetic image from a background and the logo bank.
 
     The background is random-cropped (cover, aspect kept) and resized to
-    ``cfg.size``; then up to ``sample_logo_count`` logos (class uniform,
-    variant uniform) are scaled, rotated, perspective-warped, tinted if
-    monochrome, colour-jittered, optionally blurred and blended with feathered
-    alpha. Positions respect ``cfg.max_truncation``, ``cfg.max_overlap`` and
+    ``cfg.size``; one blending mode is drawn for the image from
+    ``cfg.blend_probs``. Then up to ``sample_logo_count`` logos (class by
+    ``cfg.class_balance``, variant uniform) and, with a distractor bank,
+    ``cfg.distractors`` unlabelled icons, in random order, are placed:
+
+    - with ``analysis`` (of the uncropped background) and ``cfg.use_regions``:
+      on a region visible in the crop (area-weighted, unused ones first), the
+      long side a ``cfg.region_scale`` fraction of the region's inscribed
+      diameter, warped by the homography of the region's plane
+      (``cfg.use_planes``; else a similarity plus perspective jitter), at least
+      ``cfg.min_in_region`` of the mask inside the region; a logo that fits no
+      region falls back to the next mode;
+    - else: random size, rotation and perspective jitter, uniform position.
+
+    Warps shorter than ``cfg.min_warp_px`` or more skewed than
+    ``cfg.max_anisotropy`` are rejected. Each logo is painted (monochrome icons
+    by ``cfg.color_model``), colour-jittered, optionally shaded by the
+    background's luminance, noised, JPEG-degraded, blurred or motion-blurred,
+    given a drop shadow, and blended. Positions respect ``cfg.max_truncation``,
+    ``cfg.max_overlap`` (distractors count as occluders) and
     ``cfg.min_visibility``; a logo that finds no valid position is left out.
-    Later logos occlude earlier ones, whose visible masks are updated.
 
     Args:
         background: ``uint8 [H, W, 3]`` RGB photo.
         bank: the logo classes and their artwork.
         rng: the generator every random choice is drawn from.
         cfg: synthesis settings.
-        analysis: a background analysis (regions, depth, planes) for
-            scene-aware placement; unused by this engine.
+        analysis: the background's regions and planes (see
+            :class:`~logodet.synth.surfaces.BackgroundAnalysis`), or ``None``.
+        distractors: icons pasted unlabelled (the bank's class names are
+            never drawn), or ``None``.
 
     Returns:
-        The ``uint8 [cfg.size[1], cfg.size[0], 3]`` image and its instances
-        (boxes are the tight boxes of the visible masks).
+        The ``uint8 [cfg.size[1], cfg.size[0], 3]`` image and its labelled
+        instances (boxes are the tight boxes of the visible masks).
 
     Example:
         >>> bank = load_logo_folder("examples/logos")  # doctest: +SKIP
@@ -162,22 +357,48 @@ def compose(
     if background.ndim != 3 or background.shape[2] != 3 or background.dtype != np.uint8:
         raise ValueError(f"compose: background must be uint8 [H, W, 3], got {background.dtype} {list(background.shape)}")
     width, height = cfg.size
-    canvas = cover_crop(background, (width, height), rng, cfg.bg_crop_scale)
+    window = sample_crop_window(background.shape[:2], (width, height), rng, cfg.bg_crop_scale)
+    canvas = apply_crop(background, window, (width, height))
+    view = None
+    if cfg.use_regions and isinstance(analysis, BackgroundAnalysis):
+        bg_h, bg_w = background.shape[:2]
+        if (analysis.width, analysis.height) != (bg_w, bg_h):
+            raise ValueError(f"compose: analysis is of a {analysis.width}x{analysis.height} image, the background is {bg_w}x{bg_h}")
+        view = crop_analysis(analysis, window, (width, height))
     occupancy = Occupancy((height, width))
-    sources: list[tuple[int, str]] = []
-    for _ in range(sample_logo_count(rng, cfg)):
-        class_index = int(rng.integers(bank.num_classes))
-        variants = bank.variants(class_index)
-        asset = variants[int(rng.integers(len(variants)))]
-        painted = _paint_logo(canvas, asset, occupancy, rng, cfg, analysis)
+    n_logos = sample_logo_count(rng, cfg)
+    n_distract = 0
+    if distractors is not None and cfg.distractors[1] > 0:
+        n_distract = int(rng.integers(cfg.distractors[0], cfg.distractors[1] + 1))
+    if n_logos + n_distract == 0:
+        return Composition(canvas, [])
+    weights = np.array([max(float(cfg.blend_probs.get(m, 0.0)), 0.0) for m in BLEND_MODES])
+    mode = BLEND_MODES[int(rng.choice(len(BLEND_MODES), p=weights / weights.sum()))]
+    order = rng.permutation(np.r_[np.ones(n_logos, bool), np.zeros(n_distract, bool)])
+    exclude = frozenset(bank.class_names)
+    used: set[int] = set()
+    sources: list[tuple[int, str] | None] = []
+    for labelled in order:
+        if labelled:
+            class_index = sample_class(bank, rng, cfg)
+            variants = bank.variants(class_index)
+            asset = variants[int(rng.integers(len(variants)))]
+        else:
+            asset = distractors.sample(rng, exclude)  # type: ignore[union-attr]
+            if asset is None:
+                continue
+        painted = _paint(canvas, asset, occupancy, view, used, mode, rng, cfg, labelled=bool(labelled))
         if painted is not None:
             canvas = painted
-            sources.append((class_index, asset.path.name))
+            sources.append((class_index, asset.path.name) if labelled else None)
     instances = []
     for i, visible in enumerate(occupancy.visible_masks()):
+        src = sources[i]
+        if src is None:
+            continue  # a distractor: pasted, never labelled
         visibility, occlusion, truncation = occupancy.stats(i)
         box = mask_to_bbox(visible)
         if box is None or visibility < cfg.min_visibility or np.count_nonzero(visible) < cfg.min_mask_px:
-            continue  # unreachable with the placement checks; kept as the contract for richer engines
-        instances.append(Instance(sources[i][0], visible, box, visibility, occlusion, truncation, sources[i][1]))
+            continue  # unreachable with the placement checks; kept as the contract
+        instances.append(Instance(src[0], visible, box, visibility, occlusion, truncation, src[1]))
     return Composition(canvas, instances)

@@ -2,21 +2,37 @@
 
 :class:`Occupancy` tracks the visible mask of every instance placed on one
 image; :func:`choose_position` samples positions for a new warped mask until
-one passes :meth:`Occupancy.check`. The scene-aware placement of the next
-stage (regions, planes) plugs in through ``analysis``: it proposes positions,
-the same checks accept or reject them.
+one passes :meth:`Occupancy.check`. Scene-aware placement maps a background
+analysis into the output frame (:func:`crop_analysis`), picks a region
+(:func:`choose_region`) and checks that the warped logo stays inside it
+(:func:`region_fraction`) and is neither too small nor too skewed
+(:func:`warp_quality`); the same occupancy checks then accept or reject it.
+Unlabelled placements (distractors) take part in the overlap caps of the
+labelled ones but have no caps of their own.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
+from logodet.synth.augment import apply_crop
 from logodet.synth.blend import clip_window
 from logodet.synth.config import SynthConfig
+from logodet.synth.surfaces import BackgroundAnalysis, SurfaceRegion
 
-__all__ = ["Occupancy", "PlacementCheck", "choose_position"]
+__all__ = [
+    "Occupancy",
+    "PlacementCheck",
+    "SceneView",
+    "choose_position",
+    "choose_region",
+    "crop_analysis",
+    "region_fraction",
+    "warp_quality",
+]
 
 
 @dataclass(frozen=True)
@@ -42,6 +58,7 @@ class _Placed:
     visible_area: int
     inframe_area: int
     amodal_area: int
+    labelled: bool = True
 
 
 class Occupancy:
@@ -84,6 +101,8 @@ class Occupancy:
         assert win is not None and sub is not None
         rows, cols = win[0], win[1]
         for i, p in enumerate(self._placed):
+            if not p.labelled:
+                continue  # distractors may be covered freely
             covered = int(np.count_nonzero(p.visible[rows, cols] & sub))
             if not covered:
                 continue
@@ -95,8 +114,8 @@ class Occupancy:
                 return PlacementCheck(False, trunc, 1.0 - trunc, f"leaves instance {i} too little visible")
         return PlacementCheck(True, trunc, 1.0 - trunc)
 
-    def add(self, mask: np.ndarray, x: int, y: int) -> None:
-        """Put ``mask`` on top: earlier instances lose the pixels it covers."""
+    def add(self, mask: np.ndarray, x: int, y: int, labelled: bool = True) -> None:
+        """Put ``mask`` on top: earlier instances lose the pixels it covers (``labelled=False``: a distractor)."""
         win, sub = self._inframe(mask, x, y)
         full = np.zeros(self.shape, bool)
         if win is not None and sub is not None:
@@ -106,7 +125,11 @@ class Occupancy:
                 p.visible[rows, cols] &= ~sub
                 p.visible_area = int(np.count_nonzero(p.visible))
         area = int(np.count_nonzero(full))
-        self._placed.append(_Placed(full, area, area, int(np.count_nonzero(mask))))
+        self._placed.append(_Placed(full, area, area, int(np.count_nonzero(mask)), labelled))
+
+    def labelled(self, index: int) -> bool:
+        """Whether placement ``index`` is a labelled instance (not a distractor)."""
+        return self._placed[index].labelled
 
     def visible_masks(self) -> list[np.ndarray]:
         """Full-frame visible masks, in placement order."""
@@ -161,3 +184,123 @@ def choose_position(
         if occupancy.check(mask, x, y, cfg).ok:
             return x, y
     return None
+
+
+@dataclass
+class SceneView:
+    """A background analysis mapped into the output frame of one composed image.
+
+    Attributes:
+        labels: ``int32 [H, W]`` region ids of the output frame (nearest-neighbour crop of the analysis labels).
+        regions: the usable regions visible in the frame, with ``center``,
+            ``inner_radius`` and ``bbox`` in output pixels.
+        visible_area: output pixels of each region in ``regions``.
+        focal: focal length in output pixels, or ``None``.
+        principal: the analysed image's centre in output pixels.
+    """
+
+    labels: np.ndarray
+    regions: list[SurfaceRegion]
+    visible_area: list[int]
+    focal: float | None
+    principal: tuple[float, float]
+
+
+def crop_analysis(analysis: BackgroundAnalysis, window: tuple[int, int, int, int], size: tuple[int, int]) -> SceneView:
+    """Map ``analysis`` (of the uncropped background) through the crop ``window`` = ``(x0, y0, w, h)`` resized to ``size``.
+
+    Example:
+        >>> labels = np.zeros((40, 40), np.int32); labels[10:30, 10:30] = 1
+        >>> reg = SurfaceRegion(1, 400, (10, 10, 30, 30), (19.5, 19.5), 10.0)
+        >>> view = crop_analysis(BackgroundAnalysis(40, 40, labels, [reg]), (0, 0, 40, 40), (80, 80))
+        >>> view.regions[0].inner_radius, view.visible_area
+        (20.0, [1600])
+    """
+    x0, y0, cw, ch = window
+    out_w, out_h = size
+    sx, sy = out_w / cw, out_h / ch
+    labels = apply_crop(np.ascontiguousarray(analysis.labels, np.int32), window, size, nearest=True)
+    counts = np.bincount(labels.ravel(), minlength=max((r.label for r in analysis.regions), default=0) + 1)
+    s = math.sqrt(sx * sy)
+    regions, areas = [], []
+    for r in analysis.regions:
+        area = int(counts[r.label]) if 0 < r.label < len(counts) else 0
+        if area == 0:
+            continue
+        bx0, by0, bx1, by1 = r.bbox
+        box = (
+            max(0, math.floor((bx0 - x0) * sx)),
+            max(0, math.floor((by0 - y0) * sy)),
+            min(out_w, math.ceil((bx1 - x0) * sx)),
+            min(out_h, math.ceil((by1 - y0) * sy)),
+        )
+        center = ((r.center[0] + 0.5 - x0) * sx - 0.5, (r.center[1] + 0.5 - y0) * sy - 0.5)
+        regions.append(SurfaceRegion(r.label, area, box, center, r.inner_radius * s, r.normal, r.plane_inliers, r.mean_color))
+        areas.append(area)
+    focal = None if analysis.focal is None else float(analysis.focal) * s
+    principal = ((analysis.width / 2.0 - x0) * sx, (analysis.height / 2.0 - y0) * sy)
+    return SceneView(labels, regions, areas, focal, principal)
+
+
+def choose_region(view: SceneView, used: set[int], rng: np.random.Generator) -> SurfaceRegion | None:
+    """A region of ``view``, area-weighted, among those whose label is not in ``used`` when any is left.
+
+    Example:
+        >>> labels = np.ones((10, 10), np.int32)
+        >>> view = SceneView(labels, [SurfaceRegion(1, 100, (0, 0, 10, 10), (4.5, 4.5), 5.0)], [100], None, (5.0, 5.0))
+        >>> choose_region(view, {1}, np.random.default_rng(0)).label
+        1
+    """
+    if not view.regions:
+        return None
+    fresh = [i for i, r in enumerate(view.regions) if r.label not in used]
+    pool = fresh or list(range(len(view.regions)))
+    weights = np.array([view.visible_area[i] for i in pool], np.float64)
+    return view.regions[pool[int(rng.choice(len(pool), p=weights / weights.sum()))]]
+
+
+def region_fraction(labels: np.ndarray, label: int, mask: np.ndarray, x: int, y: int) -> float:
+    """Fraction of the in-frame pixels of ``mask`` (top-left at ``(x, y)``) whose region id is ``label``.
+
+    Example:
+        >>> labels = np.zeros((10, 10), np.int32); labels[:, :5] = 3
+        >>> region_fraction(labels, 3, np.ones((2, 4), bool), 3, 0)
+        0.5
+    """
+    win = clip_window(labels.shape, mask.shape, x, y)
+    if win is None:
+        return 0.0
+    sub = mask[win[2], win[3]]
+    total = int(np.count_nonzero(sub))
+    return int(np.count_nonzero(labels[win[0], win[1]][sub] == label)) / total if total else 0.0
+
+
+def warp_quality(matrix: np.ndarray, width: int, height: int) -> tuple[float, float]:
+    """``(shortest side, anisotropy)`` of a ``width x height`` patch warped by the homography ``matrix``.
+
+    The shortest side is that of the warped quadrilateral in pixels; the
+    anisotropy is the largest ratio of the singular values of the warp's local
+    Jacobian at the patch centre and corners (1 for a similarity).
+
+    Example:
+        >>> warp_quality(np.diag([2.0, 1.0, 1.0]), 10, 10)
+        (10.0, 2.0)
+    """
+    H = np.asarray(matrix, np.float64)
+    x1, y1 = width - 0.5, height - 0.5  # pixel edges: the quad covers the whole patch
+    pts = np.array([[-0.5, -0.5], [x1, -0.5], [x1, y1], [-0.5, y1], [(width - 1) / 2, (height - 1) / 2]], np.float64)
+    hom = np.c_[pts, np.ones(len(pts))] @ H.T
+    w = hom[:, 2]
+    if np.any(w <= 1e-9):
+        return 0.0, math.inf  # a corner behind the camera
+    uv = hom[:, :2] / w[:, None]
+    quad = uv[:4]
+    side = float(np.linalg.norm(quad - np.roll(quad, -1, axis=0), axis=1).min())
+    # local Jacobians of the projective map at the five points, singular values in closed form
+    jac = (H[None, :2, :2] - uv[:, :, None] * H[None, 2:3, :2]) / w[:, None, None]
+    a, b, c, d = jac[:, 0, 0], jac[:, 0, 1], jac[:, 1, 0], jac[:, 1, 1]
+    frob, det = a * a + b * b + c * c + d * d, np.abs(a * d - b * c)
+    root = np.sqrt(np.maximum(frob * frob - 4.0 * det * det, 0.0))
+    s_max, s_min = np.sqrt((frob + root) / 2.0), np.sqrt(np.maximum(frob - root, 0.0) / 2.0)
+    worst = float(np.max(s_max / np.maximum(s_min, 1e-12)))
+    return side, worst
