@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import cv2
@@ -43,6 +44,12 @@ def make_shapes_dataset(root: Path, n: int = 24, size: int = 128, seed: int = 0,
     ds = DetectionDataset(list(SHAPES), records, root / "images")
     save_coco(ds, root)
     return ds
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_analysis_cache(tmp_path_factory):
+    """Keep the background-analysis cache of the tests out of the user's home folder."""
+    os.environ["LOGODET_CACHE"] = str(tmp_path_factory.mktemp("logodet-cache"))
 
 
 @pytest.fixture(scope="session")

@@ -93,3 +93,30 @@ def test_bad_options_give_clear_errors(tmp_path: Path) -> None:
     assert bad_key.exit_code == 2 and "nonsense" in bad_key.output
     missing = runner.invoke(_app(), ["synth", "--logos", str(tmp_path / "nope"), "--out", str(tmp_path / "ds"), "-q"])
     assert missing.exit_code == 2 and "nope" in missing.output
+
+
+def test_yolo_preview_and_input_problem_summary(tmp_path: Path) -> None:
+    bg = _backgrounds(tmp_path / "bg")
+    logos = tmp_path / "logos"
+    (logos / "acme").mkdir(parents=True)
+    (logos / "acme" / "good.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24"><path d="M2 2h20v20H2z"/></svg>')
+    Image.fromarray(np.zeros((8, 8, 4), np.uint8), "RGBA").save(logos / "acme" / "blank.png")
+    out = tmp_path / "ds"
+    args = ["synth", "--logos", str(logos), "--backgrounds", str(bg), "--out", str(out), "-n", "2", "--size", "64x48", "-q"]
+    result = runner.invoke(_app(), [*args, "--yolo", "--cache", str(tmp_path / "cache")])
+    assert result.exit_code == 0, result.output
+    assert "skipped logo" in result.output and "blank.png" in result.output and "1 skipped logo files" in result.output
+    assert (out / "yolo" / "data.yaml").is_file() and (out / "preview.png").is_file()
+    assert len(list((out / "yolo" / "labels").glob("*.txt"))) == 2
+    other = tmp_path / "ds2"
+    plain = runner.invoke(_app(), [*args[:5], "--out", str(other), "-n", "1", "--format", "coco,yolo", "--no-preview", "-q"])
+    assert plain.exit_code == 0, plain.output
+    assert (other / "yolo" / "data.yaml").is_file() and not (other / "preview.png").exists()
+
+
+def test_bad_executor_and_format(tmp_path: Path) -> None:
+    base = ["synth", "--logos", str(EXAMPLES), "--out", str(tmp_path / "ds"), "-n", "1", "-q"]
+    bad_exec = runner.invoke(_app(), [*base, "--executor", "dask"])
+    assert bad_exec.exit_code == 2 and "--executor" in bad_exec.output
+    bad_fmt = runner.invoke(_app(), [*base, "--format", "voc"])
+    assert bad_fmt.exit_code == 2 and "voc" in bad_fmt.output

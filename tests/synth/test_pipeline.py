@@ -147,3 +147,79 @@ def test_bad_arguments(tmp_path: Path, bank: LogoBank) -> None:
         synthesize(bank, smooth_backgrounds(1), tmp_path / "x", -1, CFG, progress=False)
     with pytest.raises(FileNotFoundError, match="nope"):
         synthesize(tmp_path / "nope", smooth_backgrounds(1), tmp_path / "x", 1, CFG, progress=False)
+
+
+def test_yolo_export_matches_coco_boxes(tmp_path: Path, bank: LogoBank) -> None:
+    from logodet.datasets.formats.yolo import load_yolo
+
+    report = synthesize(bank, smooth_backgrounds(2), tmp_path / "ds", 6, CFG, seed=3, progress=False, formats=("coco", "yolo"))
+    coco, yolo = load_coco(tmp_path / "ds"), load_yolo(tmp_path / "ds" / "yolo")
+    assert tmp_path / "ds" / "yolo" / "data.yaml" in report.extra_outputs and yolo.class_names == coco.class_names
+    got = {r.file_name: r for r in yolo.images}
+    for rec in coco.images:
+        assert len(got[rec.file_name].annotations) == len(rec.annotations)
+        for a, b in zip(rec.annotations, got[rec.file_name].annotations, strict=True):
+            assert a.category == b.category and np.allclose(a.bbox, b.bbox, rtol=1e-6, atol=1e-6 * 96)
+    with pytest.raises(ValueError, match="formats"):
+        synthesize(bank, smooth_backgrounds(1), tmp_path / "x", 1, CFG, progress=False, formats=("voc",))
+
+
+def test_background_smaller_than_output_and_logo_is_upscaled_with_warning(tmp_path: Path, bank: LogoBank) -> None:
+    from PIL import Image
+
+    folder = tmp_path / "bg"
+    folder.mkdir()
+    Image.fromarray(smooth_backgrounds(1, shape=(12, 10))[0]).save(folder / "tiny.png")
+    cfg = dataclasses.replace(CFG, empty_prob=0.0, scale=(0.5, 0.6))  # logos far larger than the 10x12 photo
+    with pytest.warns(BackgroundWarning, match="tiny.png: 10x12 is smaller than the 96x80 output"):
+        report = synthesize(bank, folder, tmp_path / "ds", 3, cfg, progress=False)
+    assert report.num_images == 3 and report.num_instances > 0
+    assert len(report.small_backgrounds) == 1 and report.input_issues == {"backgrounds smaller than the output (upscaled)": 1}
+
+
+@pytest.mark.parametrize(
+    ("bad_name", "content", "reason"),
+    [
+        ("empty.png", "transparent", "fully transparent"),
+        ("nosize.svg", '<svg xmlns="http://www.w3.org/2000/svg"><path d="M4 6h16v12H4z"/></svg>', "neither a viewBox"),
+        ("broken.png", b"\x89PNG\r\n\x1a\nnot a png", "cannot decode"),
+    ],
+)
+def test_bad_logo_variant_is_skipped_and_counted(tmp_path: Path, bad_name: str, content: str | bytes, reason: str) -> None:
+    from PIL import Image
+
+    from logodet.assets.logos import LogoError
+
+    logos = tmp_path / "logos"
+    (logos / "acme").mkdir(parents=True)
+    (logos / "acme" / "good.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24"><path d="M2 2h20v20H2z"/></svg>')
+    bad = logos / "acme" / bad_name
+    if content == "transparent":
+        Image.fromarray(np.zeros((16, 16, 4), np.uint8), "RGBA").save(bad)
+    elif isinstance(content, bytes):
+        bad.write_bytes(content)
+    else:
+        bad.write_text(content)
+    with pytest.warns(UserWarning, match=f"skipping logo {bad}: .*{reason}"):
+        report = synthesize(logos, smooth_backgrounds(1), tmp_path / "ds", 3, CFG, progress=False)
+    assert report.class_names == ("acme",) and report.input_issues == {"skipped logo files": 1}
+    assert str(bad) in report.skipped_logos[0]
+    (logos / "acme" / "good.svg").unlink()  # no usable artwork left: an error naming the file
+    with pytest.raises(LogoError, match=f"no usable artwork for class\\(es\\) \\['acme'\\].*{bad_name}"):
+        synthesize(logos, smooth_backgrounds(1), tmp_path / "ds2", 1, CFG, progress=False)
+
+
+def test_every_background_mode_is_counted(tmp_path: Path, bank: LogoBank) -> None:
+    folder = write_background_folder(tmp_path / "bg")
+    with pytest.warns(BackgroundWarning, match="f_corrupt.jpg"):
+        report = synthesize(bank, folder, tmp_path / "ds", 12, CFG, progress=False)
+    assert report.input_issues == {"skipped background files": 1}  # greyscale, palette, 16-bit and CMYK all decode
+
+
+def test_analysis_cache_default_follows_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from logodet.synth.pipeline import default_cache_dir
+
+    monkeypatch.setenv("LOGODET_CACHE", str(tmp_path))
+    assert default_cache_dir() == tmp_path / "analysis"
+    monkeypatch.delenv("LOGODET_CACHE")
+    assert default_cache_dir() == Path.home() / ".cache" / "logodet" / "analysis"

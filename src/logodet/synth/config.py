@@ -6,12 +6,13 @@ and saved next to every synthetic dataset as ``synth_config.yaml``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
 from logodet.config import ConfigError, load_config
+from logodet.synth.analysis import AnalysisConfig
 
 __all__ = ["SynthConfig", "parse_size", "resolve_synth_config"]
 
@@ -58,6 +59,44 @@ class SynthConfig:
             of the largest crop with the output aspect.
         jpeg_quality: output JPEG quality.
         key_white: logos without alpha get white keyed out instead of an error.
+        shard_size: images per output shard; a killed run resumes from its last
+            finished shard (the images do not depend on it).
+        use_regions: place logos on the surface regions of the background analysis
+            (off: uniform random positions, as without analysis).
+        use_planes: warp logos with the homography of their region's plane
+            (off: fronto-parallel similarity plus ``perspective`` jitter).
+        region_scale: logo long side as a fraction of the region's inscribed
+            diameter (twice ``inner_radius``), ``[min, max]`` log-uniform.
+        min_in_region: smallest fraction of the logo mask inside its region.
+        min_warp_px: warped logos with a side shorter than this are rejected.
+        max_anisotropy: largest ratio of the singular values of the warp's local
+            Jacobian (at the centre and corners); more skewed warps are rejected.
+        color_model: paint of monochrome icons: ``brand`` (brand colour, black or
+            white when it has none), ``contrast`` (brand colour when it contrasts
+            with the area under the logo, else a lightness-flipped or palette colour
+            that does, after SynthText) or ``random``.
+        min_contrast: WCAG contrast ratio the ``contrast`` model guarantees.
+        motion_blur_prob: probability of a motion blur of the logo.
+        motion_blur_px: largest motion-blur length in pixels.
+        noise_prob: probability of Gaussian noise on the logo.
+        noise_sigma: largest noise standard deviation (colour units in ``[0, 1]``).
+        jpeg_artifact_prob: probability of JPEG artefacts on the logo crop.
+        jpeg_artifact_quality: ``[min, max]`` JPEG quality of that re-encoding.
+        shading_prob: probability that the logo is shaded by the background's luminance.
+        shading_strength: ``[min, max]`` weight of that shading (0 none, 1 full).
+        shadow_prob: probability of a soft drop shadow.
+        shadow_opacity: ``[min, max]`` darkening of the background under the shadow.
+        blend_probs: relative weights of the blending modes per image:
+            ``alpha`` (hard alpha), ``feather`` (``feather``-softened alpha),
+            ``poisson`` (``cv2.seamlessClone`` on a crop around the logo).
+        poisson_mixed_prob: probability that a Poisson blend uses ``MIXED_CLONE``.
+        distractors: ``[min, max]`` unlabelled icons pasted per image when a
+            distractor bank is given (``[0, 0]``: off).
+        class_balance: ``uniform`` (class uniform, then variant uniform) or
+            ``weighted`` (class drawn by ``class_weights``).
+        class_weights: ``{class name: weight}`` for ``weighted`` (missing: 1).
+        analysis: background analysis (regions, depth, planes), computed once per
+            background and cached; ``analysis.enabled: false`` turns it off.
 
     Example:
         >>> SynthConfig(size=(320, 320), max_logos=2).max_logos
@@ -90,6 +129,31 @@ class SynthConfig:
     bg_crop_scale: tuple[float, float] = (0.5, 1.0)
     jpeg_quality: int = 90
     key_white: bool = False
+    shard_size: int = 256
+    use_regions: bool = True
+    use_planes: bool = True
+    region_scale: tuple[float, float] = (0.5, 1.1)
+    min_in_region: float = 0.8
+    min_warp_px: int = 8
+    max_anisotropy: float = 4.0
+    color_model: str = "contrast"
+    min_contrast: float = 2.0
+    motion_blur_prob: float = 0.15
+    motion_blur_px: float = 7.0
+    noise_prob: float = 0.2
+    noise_sigma: float = 0.03
+    jpeg_artifact_prob: float = 0.15
+    jpeg_artifact_quality: tuple[int, int] = (20, 70)
+    shading_prob: float = 0.7
+    shading_strength: tuple[float, float] = (0.3, 0.8)
+    shadow_prob: float = 0.1
+    shadow_opacity: tuple[float, float] = (0.15, 0.45)
+    blend_probs: dict[str, float] = field(default_factory=lambda: {"alpha": 0.3, "feather": 0.5, "poisson": 0.2})
+    poisson_mixed_prob: float = 0.3
+    distractors: tuple[int, int] = (0, 2)
+    class_balance: str = "uniform"
+    class_weights: dict[str, float] = field(default_factory=dict)
+    analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
 
     def __post_init__(self) -> None:
         if len(self.size) != 2:
@@ -117,6 +181,38 @@ class SynthConfig:
             raise ValueError(f"jpeg_quality: expected 1..100, got {self.jpeg_quality}")
         if self.min_logo_px < 1 or self.min_mask_px < 1 or self.placement_tries < 1:
             raise ValueError("min_logo_px, min_mask_px and placement_tries must be >= 1")
+        if self.shard_size < 1:
+            raise ValueError(f"shard_size: expected >= 1 images, got {self.shard_size}")
+        self._check_scene_fields()
+
+    def _check_scene_fields(self) -> None:
+        """Validation of the placement / appearance / blending / distractor fields."""
+        probs = ("min_in_region", "motion_blur_prob", "noise_prob", "jpeg_artifact_prob", "shading_prob", "shadow_prob")
+        for name in (*probs, "poisson_mixed_prob"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name}: expected a fraction in [0, 1], got {value}")
+        _check_range("region_scale", self.region_scale, 1e-3, 10.0)
+        _check_range("shading_strength", self.shading_strength, 0.0, 1.0)
+        _check_range("shadow_opacity", self.shadow_opacity, 0.0, 1.0)
+        _check_range("jpeg_artifact_quality", self.jpeg_artifact_quality, 1, 100)
+        _check_range("distractors", self.distractors, 0, 1000)
+        if self.min_warp_px < 1 or self.max_anisotropy < 1.0 or self.min_contrast < 1.0:
+            raise ValueError(
+                f"min_warp_px, max_anisotropy, min_contrast: each must be >= 1, "
+                f"got {self.min_warp_px}, {self.max_anisotropy}, {self.min_contrast}"
+            )
+        if self.motion_blur_px < 0 or self.noise_sigma < 0:
+            raise ValueError(f"motion_blur_px and noise_sigma must be >= 0, got {self.motion_blur_px} and {self.noise_sigma}")
+        if self.color_model not in ("brand", "contrast", "random"):
+            raise ValueError(f"color_model: expected brand, contrast or random, got {self.color_model!r}")
+        bad = sorted(set(self.blend_probs) - {"alpha", "feather", "poisson"})
+        if bad or any(v < 0 for v in self.blend_probs.values()) or sum(self.blend_probs.values()) <= 0:
+            raise ValueError(f"blend_probs: expected weights >= 0 (not all 0) for alpha, feather, poisson; got {self.blend_probs}")
+        if self.class_balance not in ("uniform", "weighted"):
+            raise ValueError(f"class_balance: expected uniform or weighted, got {self.class_balance!r}")
+        if any(v < 0 for v in self.class_weights.values()):
+            raise ValueError(f"class_weights: weights must be >= 0, got {self.class_weights}")
 
 
 def parse_size(text: str) -> tuple[int, int]:
