@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-__all__ = ["IMAGE_SUFFIXES", "ImageReadError", "atomic_write_bytes", "atomic_write_json", "list_images", "read_rgb"]
+__all__ = ["IMAGE_SUFFIXES", "ImageReadError", "atomic_write_bytes", "atomic_write_json", "list_images", "pil_to_rgb", "read_rgb"]
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 MAX_IMAGE_PIXELS = 64_000_000
@@ -46,11 +46,22 @@ def atomic_write_json(path: str | Path, obj: Any, indent: int | None = None) -> 
     atomic_write_bytes(path, json.dumps(obj, indent=indent, ensure_ascii=False).encode("utf-8"))
 
 
-def read_rgb(path: str | Path) -> np.ndarray:
+def pil_to_rgb(im: Image.Image) -> np.ndarray:
+    """``uint8 [H, W, 3]`` RGB of an open PIL image; 16-bit and float images are scaled by their maximum."""
+    if im.mode.startswith("I;16") or im.mode in ("I", "F"):
+        arr = np.asarray(im, dtype=np.float64)
+        arr = (arr / max(arr.max(), 1.0) * 255.0).astype(np.uint8)
+        return np.repeat(arr[..., None], 3, axis=2)
+    return np.asarray(im.convert("RGB"))
+
+
+def read_rgb(path: str | Path, min_size: tuple[int, int] | None = None) -> np.ndarray:
     """Decode an image file to ``uint8 [H, W, 3]`` RGB.
 
     Greyscale, palette, 16-bit and CMYK files are converted; the EXIF
     orientation is *not* applied, so pixel coordinates match the stored raster.
+    With ``min_size`` ``(width, height)`` a JPEG may be decoded reduced by 2, 4
+    or 8 as long as both sides stay at least that large.
 
     Raises:
         ImageReadError: the file is missing, corrupt, or too large.
@@ -60,11 +71,9 @@ def read_rgb(path: str | Path) -> np.ndarray:
         with Image.open(path) as im:
             if im.width * im.height > MAX_IMAGE_PIXELS:
                 raise ImageReadError(f"{path}: image of {im.width}x{im.height} pixels exceeds the {MAX_IMAGE_PIXELS} limit")
-            if im.mode in ("I;16", "I;16B", "I;16L", "I"):
-                arr = np.asarray(im, dtype=np.float64)
-                arr = (arr / max(arr.max(), 1.0) * 255.0).astype(np.uint8)
-                return np.repeat(arr[..., None], 3, axis=2)
-            return np.asarray(im.convert("RGB"))
+            if min_size is not None and im.format == "JPEG":
+                im.draft("RGB", (max(1, int(min_size[0])), max(1, int(min_size[1]))))
+            return pil_to_rgb(im)
     except ImageReadError:
         raise
     except FileNotFoundError as exc:

@@ -17,9 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
-from logodet.io import MAX_IMAGE_PIXELS, ImageReadError, list_images
+from logodet.io import ImageReadError, list_images, read_rgb
 
 __all__ = [
     "DEMO_BACKGROUNDS",
@@ -63,24 +62,7 @@ def load_background(path: str | Path, min_size: tuple[int, int] | None = None) -
         >>> load_background(demo_background_paths()[0], min_size=(128, 128)).shape  # doctest: +SKIP
         (512, 512, 3)
     """
-    path = Path(path)
-    try:
-        with Image.open(path) as im:
-            if im.width * im.height > MAX_IMAGE_PIXELS:
-                raise ImageReadError(f"{path}: image of {im.width}x{im.height} pixels exceeds the {MAX_IMAGE_PIXELS} limit")
-            if min_size is not None and im.format == "JPEG":
-                im.draft("RGB", (max(1, int(min_size[0])), max(1, int(min_size[1]))))
-            if im.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-                arr = np.asarray(im, dtype=np.float64)
-                arr = (arr / max(arr.max(), 1.0) * 255.0).astype(np.uint8)
-                return np.repeat(arr[..., None], 3, axis=2)
-            return np.asarray(im.convert("RGB"))
-    except ImageReadError:
-        raise
-    except FileNotFoundError as exc:
-        raise ImageReadError(f"{path}: file not found") from exc
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        raise ImageReadError(f"{path}: cannot decode image ({exc})") from exc
+    return read_rgb(path, min_size=min_size)
 
 
 def _as_rgb_array(arr: np.ndarray, index: int) -> np.ndarray:

@@ -23,7 +23,7 @@ import numpy as np
 from PIL import Image
 
 from logodet.assets.brands import load_brand_colors, parse_hex_color
-from logodet.io import MAX_IMAGE_PIXELS
+from logodet.io import MAX_IMAGE_PIXELS, pil_to_rgb
 
 __all__ = ["LOGO_SUFFIXES", "LogoAsset", "LogoBank", "LogoError", "load_logo", "load_logo_folder"]
 
@@ -101,11 +101,7 @@ def _read_raster(path: Path, key_white: bool) -> np.ndarray:
                     f"{path}: {im.format} logo without an alpha channel; save it as PNG with transparency, "
                     "or pass --key-white (key_white=True) to make white pixels transparent"
                 )
-            if im.mode.startswith("I;16") or im.mode in ("I", "F"):
-                arr = np.asarray(im, dtype=np.float64)
-                grey = (arr / max(arr.max(), 1.0) * 255.0).astype(np.uint8)
-                return _key_white(np.repeat(grey[..., None], 3, axis=2))
-            return _key_white(np.asarray(im.convert("RGB")))
+            return _key_white(pil_to_rgb(im))
     except LogoError:
         raise
     except FileNotFoundError as exc:
