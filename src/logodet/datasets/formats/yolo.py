@@ -10,20 +10,18 @@ empty label file.
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import yaml
 from PIL import Image
 
+from logodet.datasets.formats._files import check_image_mode, place_image
 from logodet.io import atomic_write_bytes, list_images
 from logodet.types import Annotation, DetectionDataset, ImageRecord
 
 __all__ = ["YOLOFormatError", "load_yolo", "save_yolo", "yolo_line"]
 
 DATA_FILE, IMAGES_DIR, LABELS_DIR = "data.yaml", "images", "labels"
-_IMAGE_MODES = ("symlink", "copy", "none")
 
 
 class YOLOFormatError(ValueError):
@@ -42,21 +40,6 @@ def yolo_line(category: int, bbox: tuple[float, float, float, float], width: int
     return " ".join([str(int(category)), *(format(v, ".10g") for v in vals)])
 
 
-def _place_image(src: Path, dst: Path, mode: str) -> None:
-    if mode == "none":
-        return
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    if dst.is_symlink() or dst.exists():
-        dst.unlink()
-    if mode == "symlink":
-        try:
-            os.symlink(os.path.relpath(src.resolve(), dst.parent.resolve()), dst)
-            return
-        except OSError:
-            pass  # no symlinks on this file system: copy instead
-    shutil.copyfile(src, dst)
-
-
 def save_yolo(dataset: DetectionDataset, path: str | Path, images: str = "symlink") -> Path:
     """Write ``dataset`` as a YOLO folder at ``path``; the path of ``data.yaml``.
 
@@ -70,15 +53,14 @@ def save_yolo(dataset: DetectionDataset, path: str | Path, images: str = "symlin
         >>> save_yolo(load_coco("runs/synth"), "runs/synth/yolo")  # doctest: +SKIP
         PosixPath('runs/synth/yolo/data.yaml')
     """
-    if images not in _IMAGE_MODES:
-        raise ValueError(f"images: expected one of {_IMAGE_MODES}, got {images!r}")
+    check_image_mode(images)
     root = Path(path)
     for rec in dataset.images:
         rel = Path(rec.file_name)
         lines = [yolo_line(a.category, a.bbox, rec.width, rec.height) for a in rec.annotations if not a.iscrowd]
         atomic_write_bytes(root / LABELS_DIR / rel.with_suffix(".txt"), "".join(line + "\n" for line in lines).encode())
         if images != "none":
-            _place_image(dataset.image_path(rec), root / IMAGES_DIR / rel, images)
+            place_image(dataset.image_path(rec), root / IMAGES_DIR / rel, images)
     data = {"path": ".", "train": IMAGES_DIR, "val": IMAGES_DIR, "nc": dataset.num_classes, "names": list(dataset.class_names)}
     out = root / DATA_FILE
     atomic_write_bytes(out, yaml.safe_dump(data, sort_keys=False, allow_unicode=True).encode("utf-8"))
