@@ -30,7 +30,7 @@ __all__ = ["LOGO_SUFFIXES", "LogoAsset", "LogoBank", "LogoError", "load_logo", "
 LOGO_SUFFIXES = {".svg", ".png", ".jpg", ".jpeg", ".webp"}
 BRANDS_FILE = "brands.json"
 _MIN_RENDER, _MAX_RENDER = 32, 4096
-_CACHE_SIZE = 6
+_CACHE_SIZE = 12  # render levels and their alpha planes, per asset
 
 
 class LogoError(ValueError):
@@ -198,11 +198,29 @@ class LogoAsset:
         self._cache[size] = src
         return src
 
-    def render(self, long_side: int) -> np.ndarray:
+    def render_shape(self, long_side: int) -> tuple[int, int]:
+        """``(width, height)`` of :meth:`render` at ``long_side``, without rendering.
+
+        Example:
+            >>> asset = load_logo("examples/logos/nike.svg")  # doctest: +SKIP
+            >>> asset.render_shape(64)  # doctest: +SKIP
+            (64, 22)
+        """
+        long_side = max(1, int(long_side))
+        h, w = self.rgba.shape[:2]
+        return (long_side, max(1, round(long_side * h / w))) if w >= h else (max(1, round(long_side * w / h)), long_side)
+
+    def render(self, long_side: int, alpha_only: bool = False) -> np.ndarray:
         """The artwork with its long side exactly ``long_side`` pixels.
 
+        Args:
+            long_side: the long side in pixels.
+            alpha_only: return only the coverage (cheaper: placement tests and
+                monochrome icons need nothing else).
+
         Returns:
-            ``float32 [h, w, 4]`` premultiplied RGBA in ``[0, 1]``.
+            ``float32 [h, w, 4]`` premultiplied RGBA in ``[0, 1]``, or ``float32
+            [h, w]`` alpha with ``alpha_only`` (the same values as channel 3).
 
         Example:
             >>> asset = load_logo("examples/logos/nike.svg")  # doctest: +SKIP
@@ -211,8 +229,13 @@ class LogoAsset:
         """
         long_side = max(1, int(long_side))
         src = self._source(long_side)
-        h, w = self.rgba.shape[:2]
-        size = (long_side, max(1, round(long_side * h / w))) if w >= h else (max(1, round(long_side * w / h)), long_side)
+        if alpha_only:
+            key = ("alpha", src.shape)
+            alpha = self._cache.get(key)
+            if alpha is None:
+                alpha = self._cache[key] = np.ascontiguousarray(src[..., 3])
+            src = alpha
+        size = self.render_shape(long_side)
         if (src.shape[1], src.shape[0]) == size:
             return src.copy()
         interp = cv2.INTER_AREA if size[0] * 1.5 < src.shape[1] else cv2.INTER_LINEAR  # area only past the top level

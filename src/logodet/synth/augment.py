@@ -172,6 +172,7 @@ def warp_patch(patch: np.ndarray, warp: LogoWarp) -> np.ndarray:
 
 _YIQ = np.array([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]], np.float64)
 _LUMA = np.array([0.299, 0.587, 0.114], np.float64)
+_YIQ_INV = np.linalg.inv(_YIQ)
 
 
 def jitter_colors(rgb: np.ndarray, rng: np.random.Generator, cfg: SynthConfig, weight: np.ndarray | None = None) -> np.ndarray:
@@ -195,12 +196,16 @@ def jitter_colors(rgb: np.ndarray, rng: np.random.Generator, cfg: SynthConfig, w
     # colour transform in YIQ: scale chroma (saturation), rotate it (hue), scale all (brightness)
     m = np.eye(3)
     m[1:, 1:] = np.array([[math.cos(t), -math.sin(t)], [math.sin(t), math.cos(t)]]) * s
-    full = b * (np.linalg.inv(_YIQ) @ m @ _YIQ)
-    luma = rgb.reshape(-1, 3) @ _LUMA
-    w = None if weight is None else weight.reshape(-1)
-    pivot = float(np.average(luma, weights=w)) if w is not None and w.sum() > 0 else float(luma.mean())
-    out = (rgb.reshape(-1, 3) @ full.T.astype(np.float32)) * c + b * pivot * (1.0 - c)
-    return np.clip(out, 0.0, 1.0).reshape(rgb.shape).astype(np.float32)
+    full = b * (_YIQ_INV @ m @ _YIQ)
+    flat = rgb.reshape(-1, 3)
+    if weight is not None and (wsum := float(weight.sum())) > 0:
+        pivot = float((weight.reshape(-1) @ flat) @ _LUMA) / wsum
+    else:
+        pivot = float(flat.mean(axis=0) @ _LUMA)
+    # one affine colour map: out = c * (full @ rgb) + b * pivot * (1 - c)
+    affine = np.c_[full * c, np.full(3, b * pivot * (1.0 - c))].astype(np.float32)
+    out = cv2.transform(np.ascontiguousarray(rgb, np.float32).reshape(-1, 1, 3), affine).reshape(rgb.shape)
+    return np.clip(out, 0.0, 1.0, out=out)
 
 
 def gaussian_blur(patch: np.ndarray, sigma: float) -> np.ndarray:

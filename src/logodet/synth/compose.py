@@ -151,10 +151,35 @@ def _warp_at(patch: np.ndarray, matrix: np.ndarray, pad: int) -> tuple[np.ndarra
     return out, x0, y0
 
 
+@dataclass
+class _Warped:
+    """A logo warped into the frame: coverage, premultiplied colour (``None`` for monochrome icons), mask, top-left."""
+
+    alpha: np.ndarray
+    color: np.ndarray | None
+    mask: np.ndarray
+    x: int
+    y: int
+    region: int | None = None
+
+
+def _warp_colors(asset: LogoAsset, long_side: int, warp: Any, pad: int | None) -> np.ndarray | None:
+    """The premultiplied colours of a multi-colour logo warped like its alpha (monochrome icons are painted later: ``None``)."""
+    if asset.is_monochrome:
+        return None
+    patch = np.ascontiguousarray(asset.render(long_side)[..., :3])
+    return _warp_at(patch, warp, pad)[0] if pad is not None else warp_patch(patch, warp)
+
+
 def _place_on_region(
     asset: LogoAsset, view: SceneView, used: set[int], occupancy: Occupancy, rng: np.random.Generator, cfg: SynthConfig, pad: int
-) -> tuple[np.ndarray, np.ndarray, int, int, int] | None:
-    """Try regions until a warped logo fits: ``(warped, mask, x, y, region label)``, or ``None``."""
+) -> _Warped | None:
+    """Try regions until a warped logo fits, or ``None``.
+
+    Only the logo's alpha is rendered and warped while trying (the colours
+    follow once a place is found); warps that are too small or too skewed are
+    rejected before anything is rendered.
+    """
     homography = _homography() if cfg.use_planes else None
     lo, hi = (math.log(s) for s in cfg.region_scale)
     cap = max(cfg.scale[1] * min(cfg.size), cfg.min_logo_px)
@@ -171,8 +196,8 @@ def _place_on_region(
         spread = max(r - size / 2.0, 0.0) * 0.5 * math.sqrt(rng.random())
         theta = rng.uniform(0.0, 2.0 * math.pi)
         center = (cx0 + spread * math.cos(theta), cy0 + spread * math.sin(theta))
-        patch = asset.render(round(size))
-        h, w = patch.shape[:2]
+        long_side = round(size)
+        w, h = asset.render_shape(long_side)
         if homography is not None and region.normal is not None:
             try:
                 matrix = homography(region.normal, view.focal, center, float(max(w, h)), angle, (w, h), principal=view.principal)
@@ -186,51 +211,50 @@ def _place_on_region(
         side, aniso = warp_quality(matrix, w, h)
         if side < cfg.min_warp_px or aniso > cfg.max_anisotropy:
             continue
-        warped, x, y = _warp_at(patch, matrix, pad)
-        mask = warped[..., 3] >= cfg.mask_threshold
+        alpha, x, y = _warp_at(asset.render(long_side, alpha_only=True), matrix, pad)
+        mask = alpha >= cfg.mask_threshold
         if np.count_nonzero(mask) < cfg.min_mask_px or region_fraction(view.labels, region.label, mask, x, y) < cfg.min_in_region:
             continue
         if occupancy.check(mask, x, y, cfg).ok:
-            return warped, mask, x, y, region.label
+            return _Warped(alpha, _warp_colors(asset, long_side, matrix, pad), mask, x, y, region.label)
     return None
 
 
-def _place_random(
-    asset: LogoAsset, occupancy: Occupancy, rng: np.random.Generator, cfg: SynthConfig, pad: int
-) -> tuple[np.ndarray, np.ndarray, int, int] | None:
+def _place_random(asset: LogoAsset, occupancy: Occupancy, rng: np.random.Generator, cfg: SynthConfig, pad: int) -> _Warped | None:
     """The region-free placement: random size, rotation and perspective jitter, uniform position."""
-    patch = asset.render(sample_logo_long_side(rng, cfg))
-    warp = sample_logo_warp(rng, cfg, patch.shape[1], patch.shape[0], pad)
-    side, aniso = warp_quality(warp.matrix, patch.shape[1], patch.shape[0])
+    long_side = sample_logo_long_side(rng, cfg)
+    w, h = asset.render_shape(long_side)
+    warp = sample_logo_warp(rng, cfg, w, h, pad)
+    side, aniso = warp_quality(warp.matrix, w, h)
     if side < cfg.min_warp_px or aniso > cfg.max_anisotropy:
         return None
-    warped = warp_patch(patch, warp)
-    mask = warped[..., 3] >= cfg.mask_threshold
+    alpha = warp_patch(asset.render(long_side, alpha_only=True), warp)
+    mask = alpha >= cfg.mask_threshold
     if np.count_nonzero(mask) < cfg.min_mask_px:
         return None
     pos = choose_position(mask, occupancy, rng, cfg)
-    return None if pos is None else (warped, mask, pos[0], pos[1])
+    return None if pos is None else _Warped(alpha, _warp_colors(asset, long_side, warp, None), mask, pos[0], pos[1])
 
 
-def _appearance(
-    canvas: np.ndarray, asset: LogoAsset, warped: np.ndarray, mask: np.ndarray, x: int, y: int, rng: np.random.Generator, cfg: SynthConfig
-) -> tuple[np.ndarray, np.ndarray]:
-    """Colour, jitter, shading, noise, JPEG artefacts of a placed logo: its ``(straight rgb, alpha)``."""
-    alpha = np.ascontiguousarray(warped[..., 3])
-    under = under_patch(canvas, mask.shape, x, y)
-    if asset.is_monochrome:
-        mean = tuple(float(v) for v in under[mask].mean(axis=0))
+def _appearance(canvas: np.ndarray, asset: LogoAsset, placed: _Warped, rng: np.random.Generator, cfg: SynthConfig) -> np.ndarray:
+    """Colour, jitter, shading and noise of a placed logo: its straight ``float32 [h, w, 3]`` colours.
+
+    A monochrome icon without shading or noise gets a single ``[1, 1, 3]``
+    colour that broadcasts over the patch.
+    """
+    alpha, mask = placed.alpha, placed.mask
+    under = under_patch(canvas, mask.shape, placed.x, placed.y)
+    if placed.color is None:  # a monochrome icon: one colour, jittered as a single pixel (the same draws as a full patch)
+        mean = cv2.mean(under, mask=mask.view(np.uint8))[:3]
         paint = choose_logo_color(asset.brand_color, mean, rng, cfg.color_model, cfg.min_contrast, cfg.neutral_tint_prob)
-        rgb = np.empty((*warped.shape[:2], 3), np.float32)
-        rgb[:] = np.asarray(paint, np.float32) / 255.0
+        rgb = jitter_colors(np.asarray(paint, np.float32).reshape(1, 1, 3) / np.float32(255.0), rng, cfg)  # broadcasts
     else:
-        rgb = _straight_colors(warped[..., :3], alpha, cfg.feather)
-    rgb = jitter_colors(rgb, rng, cfg, weight=alpha)
+        rgb = jitter_colors(_straight_colors(placed.color, alpha, cfg.feather), rng, cfg, weight=alpha)
     if rng.random() < cfg.shading_prob:
         rgb = shade_by_luminance(rgb, under, alpha, float(rng.uniform(*cfg.shading_strength)))
     if rng.random() < cfg.noise_prob and cfg.noise_sigma > 0:
-        rgb = add_noise(rgb, float(rng.uniform(0.2, 1.0)) * cfg.noise_sigma, rng)
-    return rgb, alpha
+        rgb = add_noise(np.broadcast_to(rgb, (*alpha.shape, 3)), float(rng.uniform(0.2, 1.0)) * cfg.noise_sigma, rng)
+    return rgb
 
 
 def _degrade_jpeg(canvas: np.ndarray, alpha: np.ndarray, x: int, y: int, quality: int) -> None:
@@ -262,13 +286,13 @@ def _paint(
     if view is not None and view.regions:
         placed = _place_on_region(asset, view, used, occupancy, rng, cfg, pad)
         if placed is not None:
-            used.add(placed[4])
+            used.add(placed.region)  # type: ignore[arg-type]
     if placed is None:
         placed = _place_random(asset, occupancy, rng, cfg, pad)
         if placed is None:
             return None
-    warped, mask, x, y = placed[:4]
-    rgb, alpha = _appearance(canvas, asset, warped, mask, x, y, rng, cfg)
+    alpha, mask, x, y = placed.alpha, placed.mask, placed.x, placed.y
+    rgb = _appearance(canvas, asset, placed, rng, cfg)
     a = feather_alpha(alpha, cfg.feather) if mode == "feather" else alpha
     a = a * np.float32(rng.uniform(cfg.opacity[0], cfg.opacity[1]))
     premul = rgb * a[..., None]

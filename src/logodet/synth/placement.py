@@ -13,6 +13,8 @@ labelled ones but have no caps of their own.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -255,8 +257,9 @@ def choose_region(view: SceneView, used: set[int], rng: np.random.Generator) -> 
         return None
     fresh = [i for i, r in enumerate(view.regions) if r.label not in used]
     pool = fresh or list(range(len(view.regions)))
-    weights = np.array([view.visible_area[i] for i in pool], np.float64)
-    return view.regions[pool[int(rng.choice(len(pool), p=weights / weights.sum()))]]
+    cumulative = list(itertools.accumulate(view.visible_area[i] for i in pool))
+    pick = bisect.bisect_right(cumulative, rng.random() * cumulative[-1])
+    return view.regions[pool[min(pick, len(pool) - 1)]]
 
 
 def region_fraction(labels: np.ndarray, label: int, mask: np.ndarray, x: int, y: int) -> float:
@@ -286,21 +289,21 @@ def warp_quality(matrix: np.ndarray, width: int, height: int) -> tuple[float, fl
         >>> warp_quality(np.diag([2.0, 1.0, 1.0]), 10, 10)
         (10.0, 2.0)
     """
-    H = np.asarray(matrix, np.float64)
+    (h00, h01, h02), (h10, h11, h12), (h20, h21, h22) = np.asarray(matrix, np.float64).tolist()
     x1, y1 = width - 0.5, height - 0.5  # pixel edges: the quad covers the whole patch
-    pts = np.array([[-0.5, -0.5], [x1, -0.5], [x1, y1], [-0.5, y1], [(width - 1) / 2, (height - 1) / 2]], np.float64)
-    hom = np.c_[pts, np.ones(len(pts))] @ H.T
-    w = hom[:, 2]
-    if np.any(w <= 1e-9):
-        return 0.0, math.inf  # a corner behind the camera
-    uv = hom[:, :2] / w[:, None]
-    quad = uv[:4]
-    side = float(np.linalg.norm(quad - np.roll(quad, -1, axis=0), axis=1).min())
-    # local Jacobians of the projective map at the five points, singular values in closed form
-    jac = (H[None, :2, :2] - uv[:, :, None] * H[None, 2:3, :2]) / w[:, None, None]
-    a, b, c, d = jac[:, 0, 0], jac[:, 0, 1], jac[:, 1, 0], jac[:, 1, 1]
-    frob, det = a * a + b * b + c * c + d * d, np.abs(a * d - b * c)
-    root = np.sqrt(np.maximum(frob * frob - 4.0 * det * det, 0.0))
-    s_max, s_min = np.sqrt((frob + root) / 2.0), np.sqrt(np.maximum(frob - root, 0.0) / 2.0)
-    worst = float(np.max(s_max / np.maximum(s_min, 1e-12)))
+    pts = ((-0.5, -0.5), (x1, -0.5), (x1, y1), (-0.5, y1), ((width - 1) / 2, (height - 1) / 2))
+    uv, worst = [], 1.0
+    for px, py in pts:  # plain floats: this runs for every placement try
+        w = h20 * px + h21 * py + h22
+        if w <= 1e-9:
+            return 0.0, math.inf  # a point behind the camera
+        u, v = (h00 * px + h01 * py + h02) / w, (h10 * px + h11 * py + h12) / w
+        uv.append((u, v))
+        # local Jacobian of the projective map, singular values in closed form
+        a, b, c, d = (h00 - u * h20) / w, (h01 - u * h21) / w, (h10 - v * h20) / w, (h11 - v * h21) / w
+        frob, det = a * a + b * b + c * c + d * d, abs(a * d - b * c)
+        root = math.sqrt(max(frob * frob - 4.0 * det * det, 0.0))
+        s_max, s_min = math.sqrt((frob + root) / 2.0), math.sqrt(max(frob - root, 0.0) / 2.0)
+        worst = max(worst, s_max / max(s_min, 1e-12))
+    side = min(math.dist(uv[i], uv[(i + 1) % 4]) for i in range(4))
     return side, worst
