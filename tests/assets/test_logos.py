@@ -37,6 +37,8 @@ def test_render_gives_exact_long_side_premultiplied(logo_files: dict[str, Path],
         assert abs(out.shape[1] / out.shape[0] - logo.aspect) < 0.25 + 2.0 / min(out.shape[:2])
         assert out.min() >= 0.0 and out.max() <= 1.0
         assert np.all(out[..., :3] <= out[..., 3:4] + 1e-5)  # premultiplied colour never exceeds alpha
+        assert logo.render_shape(long_side) == (out.shape[1], out.shape[0])
+        assert np.array_equal(logo.render(long_side, alpha_only=True), out[..., 3])  # the placement tries' cheap plane
 
 
 def test_render_is_cached_and_repeatable(logo_files: dict[str, Path]) -> None:

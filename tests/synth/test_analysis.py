@@ -158,3 +158,18 @@ def test_corrupt_entry_is_recomputed_with_a_warning(tmp_path, damage):
     assert compute.calls == 1
     assert np.array_equal(again.labels, first.labels) and again.regions == first.regions
     _assert_same(cache.load_or_compute(img.tobytes(), cfg, _Counter(img, cfg)), again)  # repaired
+
+
+@pytest.mark.parametrize("pose,texture", [((25, 30, 10), "checker"), ((-20, 35, 0), "bricks"), ((10, -45, 0), "bricks")])
+def test_default_analysis_recovers_a_rendered_plane(pose, texture):
+    """Regions (HED + merging), vanishing-point depth and planes, all at their defaults, on a plane of known pose."""
+    img, normal, mask = render_plane(*pose, texture=texture)
+    res = analyze_background(img, AnalysisConfig(), seed=0)
+    assert res.method == {"regions": "default", "depth": "vanishing", "planes": "vanishing"}
+    on_plane = {r.label: float(mask[res.labels == r.label].mean()) for r in res.regions}
+    fitted = [r for r in res.regions if r.normal is not None]
+    largest = max(res.regions, key=lambda r: r.area)
+    assert on_plane[largest.label] > 0.95 and largest.normal is not None
+    assert angle_deg(largest.normal, normal) < 10.0
+    for r in fitted:  # every plane found lies on the textured plane and faces the right way
+        assert on_plane[r.label] > 0.9 and angle_deg(r.normal, normal) < 10.0

@@ -12,11 +12,11 @@ from logodet.synth.depth import (
     DepthResult,
     NoDepth,
     OnnxDepthEstimator,
-    VanishingPointEstimator,
     focal_from_fov,
     make_depth_estimator,
     region_normal,
 )
+from logodet.synth.vanishing import VanishingPointEstimator
 
 from .test_plane import FOCAL, angle_deg, render_plane
 

@@ -14,15 +14,22 @@ import cv2
 import numpy as np
 
 from logodet.assets.brands import choose_tint, contrast_ratio
+from logodet.assets.logos import LogoAsset
+from logodet.synth.augment import gaussian_blur, jitter_colors
+from logodet.synth.blend import clip_window
+from logodet.synth.config import SynthConfig
 
 __all__ = [
     "add_noise",
     "choose_logo_color",
+    "degrade_jpeg_patch",
     "drop_shadow_alpha",
     "jpeg_artifacts",
+    "logo_colors",
     "motion_blur",
     "motion_kernel",
     "shade_by_luminance",
+    "straight_colors",
     "under_patch",
 ]
 
@@ -237,3 +244,58 @@ def drop_shadow_alpha(alpha: np.ndarray, offset: tuple[int, int], sigma: float, 
     if sigma > 0:
         out = cv2.GaussianBlur(out, (0, 0), sigma, borderType=cv2.BORDER_CONSTANT)
     return np.clip(out * np.float32(opacity), 0.0, 1.0), m
+
+
+def straight_colors(premul: np.ndarray, alpha: np.ndarray, sigma: float) -> np.ndarray:
+    """Un-premultiplied colours, extended outward into transparent pixels so a feathered edge has no dark fringe."""
+    safe = np.maximum(alpha, 1e-4)[..., None]
+    rgb = premul / safe
+    spread = max(sigma * 2.0, 1.0)
+    fill = gaussian_blur(premul, spread) / np.maximum(gaussian_blur(alpha, spread), 1e-4)[..., None]
+    return np.clip(np.where(alpha[..., None] > 1e-3, rgb, fill), 0.0, 1.0).astype(np.float32)
+
+
+def logo_colors(
+    canvas: np.ndarray,
+    asset: LogoAsset,
+    alpha: np.ndarray,
+    color: np.ndarray | None,
+    mask: np.ndarray,
+    x: int,
+    y: int,
+    rng: np.random.Generator,
+    cfg: SynthConfig,
+) -> np.ndarray:
+    """Colour, jitter, shading and noise of a logo placed at ``(x, y)``: its straight ``float32 [h, w, 3]`` colours.
+
+    ``alpha`` and ``mask`` are the warped coverage and its threshold; ``color``
+    the warped premultiplied colours of a multi-colour logo, or ``None`` for a
+    monochrome icon, which is painted by ``cfg.color_model``.
+
+    A monochrome icon without shading or noise gets a single ``[1, 1, 3]``
+    colour that broadcasts over the patch.
+    """
+    under = under_patch(canvas, mask.shape, x, y)
+    if color is None:  # a monochrome icon: one colour, jittered as a single pixel (the same draws as a full patch)
+        mean = cv2.mean(under, mask=mask.view(np.uint8))[:3]
+        paint = choose_logo_color(asset.brand_color, mean, rng, cfg.color_model, cfg.min_contrast, cfg.neutral_tint_prob)
+        rgb = jitter_colors(np.asarray(paint, np.float32).reshape(1, 1, 3) / np.float32(255.0), rng, cfg)  # broadcasts
+    else:
+        rgb = jitter_colors(straight_colors(color, alpha, cfg.feather), rng, cfg, weight=alpha)
+    if rng.random() < cfg.shading_prob:
+        rgb = shade_by_luminance(rgb, under, alpha, float(rng.uniform(*cfg.shading_strength)))
+    if rng.random() < cfg.noise_prob and cfg.noise_sigma > 0:
+        rgb = add_noise(np.broadcast_to(rgb, (*alpha.shape, 3)), float(rng.uniform(0.2, 1.0)) * cfg.noise_sigma, rng)
+    return rgb
+
+
+def degrade_jpeg_patch(canvas: np.ndarray, alpha: np.ndarray, x: int, y: int, quality: int) -> None:
+    """JPEG artefacts on the logo crop of ``canvas`` (in place): the crop re-encoded, kept on the logo and a 2-px rim."""
+    win = clip_window(canvas.shape[:2], alpha.shape, x, y)
+    if win is None:
+        return
+    rows, cols, prows, pcols = win
+    crop = canvas[rows, cols].astype(np.float32) * np.float32(1.0 / 255.0)
+    degraded = jpeg_artifacts(crop, quality)
+    w = np.clip(gaussian_blur(np.ascontiguousarray(alpha[prows, pcols]), 2.0) * 3.0, 0.0, 1.0)[..., None]
+    canvas[rows, cols] = np.clip((crop + w * (degraded - crop)) * 255.0 + 0.5, 0, 255).astype(np.uint8)

@@ -21,26 +21,17 @@ import numpy as np
 
 from logodet.assets.logos import LogoAsset, LogoBank
 from logodet.masks import mask_to_bbox
-from logodet.synth.appearance import (
-    add_noise,
-    choose_logo_color,
-    drop_shadow_alpha,
-    jpeg_artifacts,
-    motion_blur,
-    shade_by_luminance,
-    under_patch,
-)
+from logodet.synth.appearance import degrade_jpeg_patch, drop_shadow_alpha, logo_colors, motion_blur
 from logodet.synth.augment import (
     apply_crop,
     gaussian_blur,
-    jitter_colors,
     logo_warp,
     sample_crop_window,
     sample_logo_long_side,
     sample_logo_warp,
     warp_patch,
 )
-from logodet.synth.blend import BLEND_MODES, alpha_blend, clip_window, feather_alpha, poisson_blend
+from logodet.synth.blend import BLEND_MODES, alpha_blend, feather_alpha, poisson_blend
 from logodet.synth.config import SynthConfig
 from logodet.synth.distractors import DistractorBank
 from logodet.synth.placement import Occupancy, SceneView, choose_position, choose_region, crop_analysis, region_fraction, warp_quality
@@ -119,15 +110,6 @@ def sample_class(bank: LogoBank, rng: np.random.Generator, cfg: SynthConfig) -> 
     if w.sum() <= 0:
         raise ValueError(f"class_weights: every class has weight 0: {cfg.class_weights}")
     return int(rng.choice(n, p=w / w.sum()))
-
-
-def _straight_colors(premul: np.ndarray, alpha: np.ndarray, sigma: float) -> np.ndarray:
-    """Un-premultiplied colours, extended outward into transparent pixels so a feathered edge has no dark fringe."""
-    safe = np.maximum(alpha, 1e-4)[..., None]
-    rgb = premul / safe
-    spread = max(sigma * 2.0, 1.0)
-    fill = gaussian_blur(premul, spread) / np.maximum(gaussian_blur(alpha, spread), 1e-4)[..., None]
-    return np.clip(np.where(alpha[..., None] > 1e-3, rgb, fill), 0.0, 1.0).astype(np.float32)
 
 
 def _homography() -> Any:
@@ -236,39 +218,6 @@ def _place_random(asset: LogoAsset, occupancy: Occupancy, rng: np.random.Generat
     return None if pos is None else _Warped(alpha, _warp_colors(asset, long_side, warp, None), mask, pos[0], pos[1])
 
 
-def _appearance(canvas: np.ndarray, asset: LogoAsset, placed: _Warped, rng: np.random.Generator, cfg: SynthConfig) -> np.ndarray:
-    """Colour, jitter, shading and noise of a placed logo: its straight ``float32 [h, w, 3]`` colours.
-
-    A monochrome icon without shading or noise gets a single ``[1, 1, 3]``
-    colour that broadcasts over the patch.
-    """
-    alpha, mask = placed.alpha, placed.mask
-    under = under_patch(canvas, mask.shape, placed.x, placed.y)
-    if placed.color is None:  # a monochrome icon: one colour, jittered as a single pixel (the same draws as a full patch)
-        mean = cv2.mean(under, mask=mask.view(np.uint8))[:3]
-        paint = choose_logo_color(asset.brand_color, mean, rng, cfg.color_model, cfg.min_contrast, cfg.neutral_tint_prob)
-        rgb = jitter_colors(np.asarray(paint, np.float32).reshape(1, 1, 3) / np.float32(255.0), rng, cfg)  # broadcasts
-    else:
-        rgb = jitter_colors(_straight_colors(placed.color, alpha, cfg.feather), rng, cfg, weight=alpha)
-    if rng.random() < cfg.shading_prob:
-        rgb = shade_by_luminance(rgb, under, alpha, float(rng.uniform(*cfg.shading_strength)))
-    if rng.random() < cfg.noise_prob and cfg.noise_sigma > 0:
-        rgb = add_noise(np.broadcast_to(rgb, (*alpha.shape, 3)), float(rng.uniform(0.2, 1.0)) * cfg.noise_sigma, rng)
-    return rgb
-
-
-def _degrade_jpeg(canvas: np.ndarray, alpha: np.ndarray, x: int, y: int, quality: int) -> None:
-    """JPEG artefacts on the logo crop of ``canvas`` (in place): the crop re-encoded, kept on the logo and a 2-px rim."""
-    win = clip_window(canvas.shape[:2], alpha.shape, x, y)
-    if win is None:
-        return
-    rows, cols, prows, pcols = win
-    crop = canvas[rows, cols].astype(np.float32) * np.float32(1.0 / 255.0)
-    degraded = jpeg_artifacts(crop, quality)
-    w = np.clip(gaussian_blur(np.ascontiguousarray(alpha[prows, pcols]), 2.0) * 3.0, 0.0, 1.0)[..., None]
-    canvas[rows, cols] = np.clip((crop + w * (degraded - crop)) * 255.0 + 0.5, 0, 255).astype(np.uint8)
-
-
 def _paint(
     canvas: np.ndarray,
     asset: LogoAsset,
@@ -292,7 +241,7 @@ def _paint(
         if placed is None:
             return None
     alpha, mask, x, y = placed.alpha, placed.mask, placed.x, placed.y
-    rgb = _appearance(canvas, asset, placed, rng, cfg)
+    rgb = logo_colors(canvas, asset, alpha, placed.color, mask, x, y, rng, cfg)
     a = feather_alpha(alpha, cfg.feather) if mode == "feather" else alpha
     a = a * np.float32(rng.uniform(cfg.opacity[0], cfg.opacity[1]))
     premul = rgb * a[..., None]
@@ -319,7 +268,7 @@ def _paint(
     else:
         canvas = alpha_blend(canvas, premul, a, x, y, inplace=True)
     if rng.random() < cfg.jpeg_artifact_prob:
-        _degrade_jpeg(canvas, a, x, y, int(rng.integers(cfg.jpeg_artifact_quality[0], cfg.jpeg_artifact_quality[1] + 1)))
+        degrade_jpeg_patch(canvas, a, x, y, int(rng.integers(cfg.jpeg_artifact_quality[0], cfg.jpeg_artifact_quality[1] + 1)))
     return canvas
 
 
