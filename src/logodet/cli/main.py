@@ -9,7 +9,7 @@ from logodet.cli.export import export_cmd
 from logodet.cli.predict import predict_cmd
 from logodet.cli.quickstart import quickstart_cmd
 from logodet.cli.synth import synth
-from logodet.cli.train import train_cmd
+from logodet.cli.train import train_cmd, tune_cmd
 
 app = typer.Typer(
     name="logodet",
@@ -20,6 +20,7 @@ app = typer.Typer(
 )
 app.command("synth")(synth)
 app.command("train")(train_cmd)
+app.command("tune")(tune_cmd)
 app.command("eval")(eval_cmd)
 app.command("export")(export_cmd)
 app.command("predict")(predict_cmd)

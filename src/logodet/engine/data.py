@@ -37,12 +37,21 @@ class DetectionTrainData(Dataset):
     ``target`` holds ``boxes`` (``xyxy`` in letterboxed pixels) and ``labels``
     (class indices); crowd regions are left out. Images without boxes are
     kept: they teach the model what is not a logo.
+
+    The augmentation of an image is a pure function of ``(seed, epoch,
+    index)``: the same in any process, data-loader worker or resumed run.
+    Call :meth:`set_epoch` before each epoch.
     """
 
-    def __init__(self, dataset: DetectionDataset, imgsz: int, *, augment: bool = False) -> None:
+    def __init__(self, dataset: DetectionDataset, imgsz: int, *, augment: bool = False, seed: int = 0) -> None:
         self.dataset = dataset
         self.imgsz = int(imgsz)
         self.transforms = train_transforms(self.imgsz) if augment else None
+        self.seed, self.epoch = int(seed), 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Draw the augmentations of ``epoch``."""
+        self.epoch = int(epoch)
 
     def __len__(self) -> int:
         return len(self.dataset)
@@ -58,7 +67,9 @@ class DetectionTrainData(Dataset):
             "labels": torch.from_numpy(det.class_ids),
         }
         if self.transforms is not None:
-            img_t, target = self.transforms(img_t, target)
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed((self.seed * 1_000_003 + self.epoch) * 10_000_019 + index)
+                img_t, target = self.transforms(img_t, target)
         out_target = {"boxes": target["boxes"].as_subclass(torch.Tensor).float(), "labels": target["labels"].long()}
         return img_t.as_subclass(torch.Tensor).float() / 255.0, out_target
 

@@ -1,4 +1,12 @@
-"""The training loop: AdamW, warm-up + cosine decay, validation each epoch, resumable checkpoints.
+"""The training loop: transfer learning with hooks, exact resume, gradient accumulation, EMA and torchrun.
+
+:class:`Trainer` holds the state of a run (model, optimizer, schedule, EMA,
+position in the data); what happens around each step and epoch lives in
+:mod:`logodet.engine.hooks`. Everything random is a function of the seed and
+the position: image order per epoch (:mod:`logodet.engine.sampler`),
+augmentations per image (:mod:`logodet.engine.data`) and the global RNG per
+optimizer step. So a run killed at any point and resumed from ``last.pt``
+ends where an uninterrupted run ends.
 
 Example:
     >>> from logodet.engine.config import TrainConfig
@@ -7,13 +15,13 @@ Example:
 
 from __future__ import annotations
 
-import csv
-import io
+import contextlib
 import math
 import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -22,18 +30,19 @@ from torch.utils.data import DataLoader
 
 from logodet.config import config_from_dict, config_to_dict, save_config
 from logodet.datasets.formats.coco import load_coco
-from logodet.engine.checkpoint import get_rng_state, load_checkpoint, save_checkpoint, set_rng_state
+from logodet.engine import distributed as dist_utils
+from logodet.engine.checkpoint import get_rng_state, load_checkpoint, save_checkpoint
 from logodet.engine.config import TrainConfig
 from logodet.engine.data import DetectionTrainData, collate
-from logodet.engine.plots import plot_learning_curve
-from logodet.io import atomic_write_bytes
+from logodet.engine.ema import ModelEMA
+from logodet.engine.hooks import Hook, default_hooks
+from logodet.engine.sampler import EpochSampler
+from logodet.engine.schedules import lr_multiplier
 from logodet.models.zoo import build_model
 from logodet.progress import make_progress
 from logodet.types import DetectionDataset
 
-__all__ = ["TrainResult", "evaluate_model", "train"]
-
-LOSS_KEYS = ("classification", "bbox_regression", "bbox_ctrness")
+__all__ = ["TrainResult", "Trainer", "evaluate_model", "train"]
 
 
 @dataclass
@@ -44,6 +53,7 @@ class TrainResult:
     epochs_done: int
     best_metric: float
     history: list[dict] = field(default_factory=list)
+    stop_reason: str = ""
 
 
 def _seed_all(seed: int) -> None:
@@ -52,14 +62,7 @@ def _seed_all(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _freeze(model: nn.Module, stages: int) -> None:
-    body = model.backbone.body
-    for i, stage in enumerate(body.stages()):
-        for p in stage.parameters():
-            p.requires_grad_(i >= stages)
-
-
-def _set_train_mode(model: nn.Module) -> None:
+def set_train_mode(model: nn.Module) -> None:
     """Train mode, but backbone BatchNorm statistics stay frozen (small CPU batches make them noisy)."""
     model.train()
     for m in model.backbone.body.modules():
@@ -67,34 +70,47 @@ def _set_train_mode(model: nn.Module) -> None:
             m.eval()
 
 
-def _lr_lambda(cfg: TrainConfig, total_iters: int):
-    def fn(step: int) -> float:
-        if step < cfg.warmup_iters:
-            return (step + 1) / cfg.warmup_iters
-        progress = (step - cfg.warmup_iters) / max(1, total_iters - cfg.warmup_iters)
-        return cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+def _num_stages(model: nn.Module) -> int:
+    return len(list(model.backbone.body.stages()))
 
-    return fn
+
+def _apply_freeze(model: nn.Module, stages: int) -> None:
+    for i, stage in enumerate(model.backbone.body.stages()):
+        for p in stage.parameters():
+            p.requires_grad_(i >= stages)
 
 
 def _param_groups(model: nn.Module, cfg: TrainConfig) -> list[dict]:
-    backbone, decay, no_decay = [], [], []
-    body_params = {id(p) for p in model.backbone.body.parameters()}
+    """Backbone and head parameters, each with and without weight decay (biases and norms get none).
+
+    Frozen parameters are included: unfreezing later only flips ``requires_grad``.
+    """
+    body = {id(p) for p in model.backbone.body.parameters()}
+    groups: dict[tuple[bool, bool], list[nn.Parameter]] = {(b, d): [] for b in (True, False) for d in (True, False)}
     for _, p in model.named_parameters():
-        if not p.requires_grad:
-            continue
-        if id(p) in body_params:
-            backbone.append(p)
-        elif p.ndim <= 1:
-            no_decay.append(p)
-        else:
-            decay.append(p)
+        groups[(id(p) in body, p.ndim > 1)].append(p)
     lr_bb = cfg.lr * (cfg.backbone_lr_mult if cfg.weights == "imagenet" else 1.0)
     return [
-        {"params": backbone, "lr": lr_bb, "weight_decay": cfg.weight_decay},
-        {"params": decay, "lr": cfg.lr, "weight_decay": cfg.weight_decay},
-        {"params": no_decay, "lr": cfg.lr, "weight_decay": 0.0},
+        {"params": params, "lr": lr_bb if is_body else cfg.lr, "weight_decay": cfg.weight_decay if decay else 0.0, "name": name}
+        for (is_body, decay), params in groups.items()
+        if params
+        for name in [("backbone" if is_body else "head") + ("" if decay else "_no_decay")]
     ]
+
+
+def _build_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+    groups = _param_groups(model, cfg)
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.momentum > 0)
+    return torch.optim.AdamW(groups, lr=cfg.lr)
+
+
+def _device(cfg: TrainConfig) -> torch.device:
+    if cfg.device == "cuda" or (cfg.device == "auto" and torch.cuda.is_available()):
+        if not torch.cuda.is_available():
+            raise RuntimeError("device: cuda requested but no GPU is available")
+        return torch.device("cuda")
+    return torch.device("cpu")
 
 
 def evaluate_model(model: nn.Module, dataset: DetectionDataset, class_names: list[str], imgsz: int, conf: float = 0.01) -> dict:
@@ -107,123 +123,315 @@ def evaluate_model(model: nn.Module, dataset: DetectionDataset, class_names: lis
     predictor = Predictor.from_model(model, class_names, imgsz, conf=conf)
     results = predict_coco_results(predictor, dataset, conf=conf, progress=False)
     if was_training:
-        _set_train_mode(model)
+        set_train_mode(model)
     return evaluate_coco(dataset, results).to_dict()
 
 
-def _write_metrics_csv(path: Path, history: list[dict]) -> None:
-    keys = list(history[0].keys()) if history else []
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=keys)
-    writer.writeheader()
-    writer.writerows(history)
-    atomic_write_bytes(path, buf.getvalue().encode())
+class Trainer:
+    """One training run; see :mod:`logodet.engine.hooks` for the order of events.
+
+    Attributes hooks may read: ``cfg``, ``out``, ``dist``, ``net`` (the model),
+    ``ema``, ``optimizer``, ``scheduler``, ``epoch`` (0-based, current),
+    ``batch_in_epoch``, ``batches_per_epoch``, ``step`` (optimizer steps
+    done), ``last_losses``, ``row`` (the current epoch's numbers),
+    ``history``, ``best``, ``best_epoch``, ``is_best``, ``should_stop``.
+    """
+
+    def __init__(
+        self,
+        cfg: TrainConfig,
+        *,
+        resume: bool = False,
+        hooks: list[Hook] | None = None,
+        train_dataset: DetectionDataset | None = None,
+        val_dataset: DetectionDataset | None = None,
+    ) -> None:
+        self.out = Path(cfg.out)
+        state = None
+        if resume:
+            state = load_checkpoint(self.out / "last.pt")
+            cfg = config_from_dict(TrainConfig, {**state["config"], "out": str(self.out)})
+        self.cfg, self.state = cfg, state
+        if cfg.threads:
+            torch.set_num_threads(cfg.threads)
+        if cfg.deterministic:
+            torch.use_deterministic_algorithms(True, warn_only=True)
+        self.device = _device(cfg)
+        self.dist = dist_utils.setup(self.device)
+        if self.device.type == "cuda" and self.dist.enabled:
+            self.device = torch.device("cuda", self.dist.local_rank)
+        self.train_dataset = train_dataset if train_dataset is not None else load_coco(cfg.data)
+        self.val_dataset = val_dataset if val_dataset is not None else (load_coco(cfg.val) if cfg.val else None)
+        self.class_names = list(self.train_dataset.class_names) if state is None else list(state["class_names"])
+        if self.val_dataset is not None and set(self.val_dataset.class_names) - set(self.class_names):
+            extra = sorted(set(self.val_dataset.class_names) - set(self.class_names))
+            raise ValueError(f"{cfg.val or 'validation data'}: classes {extra} are not in the training data")
+        if state is None and (self.out / "last.pt").exists():
+            raise FileExistsError(f"{self.out}: already holds a run; pass --resume to continue it or choose another --out")
+        if self.dist.is_main:
+            self.out.mkdir(parents=True, exist_ok=True)
+            save_config(cfg, self.out / "train_config.yaml")
+
+        _seed_all(cfg.seed)
+        kwargs: dict[str, Any] = {"head_dropout": cfg.head_dropout} if cfg.head_dropout > 0 else {}
+        weights = "none" if state is not None else cfg.weights
+        self.net = build_model(cfg.model, num_classes=len(self.class_names), weights=weights, imgsz=cfg.imgsz, **kwargs).to(self.device)
+        self.initial_frozen = _num_stages(self.net) if cfg.freeze == -1 else min(cfg.freeze, _num_stages(self.net))
+        self.frozen = self.initial_frozen
+        _apply_freeze(self.net, self.frozen)
+        self.data = DetectionTrainData(self.train_dataset, cfg.imgsz, augment=cfg.augment, seed=cfg.seed)
+        per_rank = -(-len(self.data) // self.dist.world)
+        self.batches_per_epoch = math.ceil(per_rank / cfg.batch)
+        self.steps_per_epoch = math.ceil(self.batches_per_epoch / cfg.accumulate)
+        self.total_steps = self.steps_per_epoch * cfg.epochs
+        self.optimizer = _build_optimizer(self.net, cfg)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lr_multiplier(cfg, self.total_steps))
+        self.ema = ModelEMA(self.net, cfg.ema_decay, cfg.ema_tau) if cfg.ema else None
+        self.hooks = sorted([*default_hooks(tuple(cfg.loggers)), *(hooks or [])], key=lambda h: h.priority)
+
+        self.epoch, self.batch_in_epoch, self.step = 0, 0, 0
+        self.history: list[dict] = []
+        self.row: dict[str, Any] = {}
+        self.sums: dict[str, float] = {}
+        self.seen, self.epoch_seconds, self.elapsed = 0, 0.0, 0.0
+        self.best, self.best_epoch, self.is_best = -math.inf, 0, False
+        self.should_stop, self.stop_reason = False, ""
+        self.last_losses: dict[str, float] = {}
+        self._clock = time.perf_counter()
+        if state is not None:
+            self._load_state(state)
+        self.model: nn.Module = self.net
+        self._wrap()
+
+    # --- state ------------------------------------------------------------------------------------
+
+    def _load_state(self, state: dict) -> None:
+        self.net.load_state_dict(state.get("train_model", state["model"]))
+        self.set_frozen(int(state.get("frozen", self.frozen)), wrap=False)
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        if self.ema is not None and "ema" in state:
+            self.ema.load_state_dict(state["ema"])
+        self.epoch, self.batch_in_epoch = int(state["epoch"]), int(state.get("batch_in_epoch", 0))
+        self.step = int(state.get("step", self.epoch * self.steps_per_epoch))
+        self.history, self.best = list(state["history"]), float(state["best_metric"])
+        self.best_epoch = int(state.get("best_epoch", 0))
+        self.sums, self.seen = dict(state.get("sums", {})), int(state.get("seen", 0))
+        self.epoch_seconds, self.elapsed = float(state.get("epoch_seconds", 0.0)), float(state.get("elapsed", 0.0))
+        self.should_stop, self.stop_reason = bool(state.get("stopped", False)), str(state.get("stop_reason", ""))
+
+    def checkpoint(self) -> dict:
+        """Everything needed to run the model (``model``: the EMA weights when kept) and to resume the run."""
+        weights = (self.ema.module if self.ema is not None else self.net).state_dict()
+        state = {
+            "model": weights,
+            "model_name": self.cfg.model,
+            "class_names": self.class_names,
+            "imgsz": self.cfg.imgsz,
+            "config": config_to_dict(self.cfg),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "epoch": self.epoch,
+            "batch_in_epoch": self.batch_in_epoch,
+            "step": self.step,
+            "frozen": self.frozen,
+            "history": self.history,
+            "best_metric": self.best,
+            "best_epoch": self.best_epoch,
+            "sums": self.sums,
+            "seen": self.seen,
+            "epoch_seconds": self.epoch_seconds,
+            "elapsed": self.train_seconds(),
+            "stopped": self.should_stop,
+            "stop_reason": self.stop_reason,
+            "rng": get_rng_state(),
+        }
+        if self.ema is not None:
+            state["train_model"] = self.net.state_dict()
+            state["ema"] = self.ema.state_dict()
+        return state
+
+    def save(self, name: str) -> None:
+        """Write the checkpoint to ``out/name`` (rank 0 only)."""
+        if self.dist.is_main:
+            save_checkpoint(self.checkpoint(), self.out / name)
+
+    # --- helpers for hooks --------------------------------------------------------------------------
+
+    def set_frozen(self, stages: int, wrap: bool = True) -> None:
+        """Freeze the first ``stages`` backbone stages (the rest train)."""
+        self.frozen = int(stages)
+        _apply_freeze(self.net, self.frozen)
+        if wrap:
+            self._wrap()
+
+    def _wrap(self) -> None:
+        """(Re)wrap the model for multi-process training; needed again when the set of trainable parameters changes."""
+        if self.dist.enabled:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.model = nn.parallel.DistributedDataParallel(self.net, device_ids=ids)
+        else:
+            self.model = self.net
+
+    def request_stop(self, reason: str) -> None:
+        """End training after the current epoch's end-of-epoch work."""
+        if not self.should_stop:
+            self.should_stop, self.stop_reason = True, reason
+
+    def current_lr(self) -> float:
+        """Learning rate of the head's weights now."""
+        groups = self.optimizer.param_groups
+        return float(next((g["lr"] for g in groups if g.get("name") == "head"), groups[-1]["lr"]))
+
+    def train_seconds(self) -> float:
+        """Training time so far (validation excluded), across resumes."""
+        return self.elapsed + (time.perf_counter() - self._clock if self._running else 0.0)
+
+    def evaluate(self) -> dict:
+        """COCO metrics of the validated weights (EMA when kept) on the validation data."""
+        model = self.ema.module if self.ema is not None else self.net
+        return evaluate_model(model, self.val_dataset, self.class_names, self.cfg.imgsz, self.cfg.val_conf)
+
+    def _call(self, event: str) -> None:
+        for hook in self.hooks:
+            getattr(hook, event)(self)
+        if self.dist.enabled and event in ("after_step", "after_epoch"):
+            # rank 0 decides (it validates and its clock counts): every process stops at the same step
+            self.should_stop, self.stop_reason = dist_utils.broadcast_object(self.dist, (self.should_stop, self.stop_reason))  # type: ignore[misc]
+
+    # --- the loop -------------------------------------------------------------------------------------
+
+    _running = False
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        if self.device.type == "cuda" and self.cfg.amp:
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def _loader(self) -> DataLoader:
+        self.data.set_epoch(self.epoch)
+        start = self.batch_in_epoch * self.cfg.batch
+        sampler = EpochSampler(len(self.data), self.cfg.seed, self.epoch, self.dist.rank, self.dist.world, start)
+        g = torch.Generator().manual_seed(self.cfg.seed * 7919 + self.epoch)  # keeps the global RNG out of the loader
+        workers = self.cfg.workers
+        return DataLoader(self.data, batch_size=self.cfg.batch, sampler=sampler, collate_fn=collate, num_workers=workers, generator=g)
+
+    def _optimizer_step(self, batches: list) -> dict[str, float]:
+        """Forward and backward over ``batches`` (accumulated), then one optimizer step; the mean losses."""
+        # the global RNG (dropout) is a function of the seed, the rank and the step: exact resume anywhere
+        torch.manual_seed((self.cfg.seed * 1_000_003 + self.dist.rank) * 10_000_019 + self.step)
+        totals: dict[str, float] = {}
+        for i, (images, targets) in enumerate(batches):
+            images = [im.to(self.device, non_blocking=True) for im in images]
+            targets = [{k: v.to(self.device) for k, v in t.items()} for t in targets]
+            sync = i == len(batches) - 1 or not self.dist.enabled
+            with self.model.no_sync() if not sync else contextlib.nullcontext(), self._autocast():
+                losses = self.model(images, targets)
+                loss = sum(losses.values())
+                if not torch.isfinite(loss):
+                    raise FloatingPointError(f"epoch {self.epoch + 1}: loss is {loss.item()}; lower --lr or check the data")
+                (loss / len(batches)).backward()
+            for k, v in losses.items():
+                totals[k] = totals.get(k, 0.0) + float(v.item()) / len(batches)
+        if self.cfg.grad_clip > 0:
+            nn.utils.clip_grad_norm_([p for p in self.net.parameters() if p.requires_grad], self.cfg.grad_clip)
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        totals["loss"] = sum(totals.values())
+        return totals
+
+    def fit(self, progress: bool = True, stop_after_epoch: int | None = None) -> TrainResult:
+        """Run (or continue) training until ``cfg.epochs``, an early stop or the budget; the result."""
+        cfg = self.cfg
+        show = progress and self.dist.is_main
+        self._clock, self._running = time.perf_counter(), True
+        self._call("before_train")
+        try:
+            with make_progress(transient=False) if show else _NullProgress() as bar:
+                task = bar.add_task("train", total=self.total_steps, completed=self.step)
+                while self.epoch < cfg.epochs and not self.should_stop:
+                    if stop_after_epoch is not None and self.epoch >= stop_after_epoch:
+                        break
+                    self._run_epoch(bar, task)
+                    if show:
+                        shown = ", ".join(f"{k} {self.row[k]:.3f}" for k in ("AP", "AP50") if k in self.row)
+                        bar.console.print(f"epoch {self.row['epoch']}: loss {self.row['train_loss']:.3f} {shown}".rstrip())
+                if self.should_stop and show:
+                    bar.console.print(f"stopped: {self.stop_reason}")
+        finally:
+            self.elapsed, self._running = self.train_seconds(), False
+        self._call("after_train")
+        dist_utils.barrier(self.dist)
+        return TrainResult(self.out, len(self.history), self.best, self.history, self.stop_reason)
+
+    def _run_epoch(self, bar: Any, task: Any) -> None:
+        cfg = self.cfg
+        self._call("before_epoch")
+        set_train_mode(self.net)
+        if self.batch_in_epoch == 0:
+            self.sums, self.seen, self.epoch_seconds = {}, 0, 0.0
+        t0 = time.perf_counter()
+        pending: list = []
+        remaining = self.batches_per_epoch - self.batch_in_epoch
+        for images, targets in self._loader():
+            pending.append((images, targets))
+            remaining -= 1
+            if len(pending) < cfg.accumulate and remaining > 0:
+                continue
+            self._call("before_step")
+            self.last_losses = self._optimizer_step(pending)
+            self.step += 1
+            self.batch_in_epoch += len(pending)
+            self.seen += sum(len(im) for im, _ in pending)
+            for k, v in self.last_losses.items():
+                self.sums[k] = self.sums.get(k, 0.0) + v * len(pending)
+            pending = []
+            self.epoch_seconds += time.perf_counter() - t0
+            t0 = time.perf_counter()
+            self._call("after_step")
+            bar.update(task, advance=1, description=f"epoch {self.epoch + 1}/{cfg.epochs} loss {self.last_losses['loss']:.3f}")
+            if self.should_stop:
+                break
+        done = max(1, self.batch_in_epoch)
+        row: dict[str, Any] = {"epoch": self.epoch + 1}
+        row.update({f"train_{k}": v / done for k, v in self.sums.items()})
+        row.update({"lr": self.current_lr(), "train_images_per_s": self.seen * self.dist.world / max(self.epoch_seconds, 1e-9)})
+        row.update({"train_seconds": self.epoch_seconds, "frozen_stages": self.frozen})
+        self.row, self.is_best = row, False
+        self.history.append(row)
+        self.epoch, self.batch_in_epoch = self.epoch + 1, 0
+        self._running = False  # validation and checkpoints do not count as training time
+        self.elapsed += time.perf_counter() - self._clock
+        self._call("after_epoch")
+        dist_utils.barrier(self.dist)
+        self._clock, self._running = time.perf_counter(), True
 
 
-def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = True, stop_after_epoch: int | None = None) -> TrainResult:
+def train(
+    cfg: TrainConfig,
+    *,
+    resume: bool = False,
+    progress: bool = True,
+    stop_after_epoch: int | None = None,
+    hooks: list[Hook] | None = None,
+    train_dataset: DetectionDataset | None = None,
+    val_dataset: DetectionDataset | None = None,
+) -> TrainResult:
     """Train a detector as ``cfg`` says and write the run folder.
 
     Args:
         cfg: training settings; with ``resume`` the saved config of ``cfg.out/last.pt`` is used instead.
-        resume: continue from ``cfg.out/last.pt`` (model, optimizer, scheduler, epoch, RNG states).
+        resume: continue from ``cfg.out/last.pt`` (written after every epoch and every
+            ``cfg.checkpoint_every`` optimizer steps; a run killed with SIGKILL resumes exactly).
         progress: show a progress bar.
         stop_after_epoch: stop cleanly once this many epochs are done (the run stays resumable).
+        hooks: extra :class:`~logodet.engine.hooks.Hook` objects.
+        train_dataset / val_dataset: in-memory datasets instead of ``cfg.data`` / ``cfg.val``.
 
     Writes ``last.pt``, ``best.pt``, ``metrics.csv``, ``learning_curve.png`` and ``train_config.yaml`` to ``cfg.out``.
     """
-    out = Path(cfg.out)
-    state = None
-    if resume:
-        state = load_checkpoint(out / "last.pt")
-        cfg = config_from_dict(TrainConfig, {**state["config"], "out": str(out)})
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    train_ds = load_coco(cfg.data)
-    val_ds = load_coco(cfg.val) if cfg.val else None
-    class_names = list(train_ds.class_names) if state is None else list(state["class_names"])
-    if val_ds is not None and set(val_ds.class_names) - set(class_names):
-        raise ValueError(f"{cfg.val}: classes {sorted(set(val_ds.class_names) - set(class_names))} are not in the training data")
-    if state is None and out.exists() and (out / "last.pt").exists():
-        raise FileExistsError(f"{out}: already holds a run; pass --resume to continue it or choose another --out")
-    out.mkdir(parents=True, exist_ok=True)
-    save_config(cfg, out / "train_config.yaml")
-
-    _seed_all(cfg.seed)
-    model = build_model(cfg.model, num_classes=len(class_names), weights="none" if state else cfg.weights, imgsz=cfg.imgsz)
-    _freeze(model, cfg.freeze)
-    data = DetectionTrainData(train_ds, cfg.imgsz, augment=cfg.augment)
-    iters_per_epoch = math.ceil(len(data) / cfg.batch)
-    total_iters = iters_per_epoch * cfg.epochs
-    optimizer = torch.optim.AdamW(_param_groups(model, cfg), lr=cfg.lr)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(cfg, total_iters))
-    start_epoch, history, best = 0, [], -math.inf
-    if state is not None:
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        start_epoch, history, best = int(state["epoch"]), list(state["history"]), float(state["best_metric"])
-        set_rng_state(state["rng"])
-
-    def checkpoint(epoch: int) -> dict:
-        return {
-            "model": model.state_dict(),
-            "model_name": cfg.model,
-            "class_names": class_names,
-            "imgsz": cfg.imgsz,
-            "config": config_to_dict(cfg),
-            "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(),
-            "epoch": epoch,
-            "history": history,
-            "best_metric": best,
-            "rng": get_rng_state(),
-        }
-
-    with make_progress(transient=False) if progress else _NullProgress() as bar:
-        task = bar.add_task("train", total=total_iters, completed=start_epoch * iters_per_epoch)
-        for epoch in range(start_epoch, cfg.epochs):
-            if stop_after_epoch is not None and epoch >= stop_after_epoch:
-                break
-            generator = torch.Generator().manual_seed(cfg.seed * 1000 + epoch)
-            loader = DataLoader(data, batch_size=cfg.batch, shuffle=True, generator=generator, collate_fn=collate, num_workers=cfg.workers)
-            _set_train_mode(model)
-            sums = dict.fromkeys(LOSS_KEYS, 0.0)
-            t0, seen = time.perf_counter(), 0
-            for images, targets in loader:
-                losses = model(images, targets)
-                loss = sum(losses.values())
-                if not torch.isfinite(loss):
-                    raise FloatingPointError(f"epoch {epoch + 1}: loss is {loss.item()}; lower --lr or check the data")
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if cfg.grad_clip > 0:
-                    nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], cfg.grad_clip)
-                optimizer.step()
-                scheduler.step()
-                for k in LOSS_KEYS:
-                    sums[k] += losses[k].item()
-                seen += len(images)
-                bar.update(task, advance=1, description=f"epoch {epoch + 1}/{cfg.epochs} loss {loss.item():.3f}")
-            elapsed = time.perf_counter() - t0
-            row = {"epoch": epoch + 1, **{f"train_{k}": sums[k] / iters_per_epoch for k in LOSS_KEYS}}
-            row.update({"lr": optimizer.param_groups[1]["lr"], "train_images_per_s": seen / elapsed, "train_seconds": elapsed})
-            if val_ds is not None:
-                metrics = evaluate_model(model, val_ds, class_names, cfg.imgsz, cfg.val_conf)
-                row.update({k: metrics[k] for k in ("AP", "AP50", "AP75", "AR100", "best_f1")})
-            history.append(row)
-            score = row.get(cfg.metric, -row["train_classification"])
-            is_best = score > best
-            best = max(best, score)
-            ckpt = checkpoint(epoch + 1)
-            save_checkpoint(ckpt, out / "last.pt")
-            if is_best:
-                save_checkpoint(ckpt, out / "best.pt")
-            _write_metrics_csv(out / "metrics.csv", history)
-            plot_learning_curve(history, out / "learning_curve.png")
-            if progress:
-                shown = ", ".join(f"{k} {row[k]:.3f}" for k in ("AP", "AP50") if k in row)
-                bar.console.print(f"epoch {epoch + 1}: loss {sum(row[f'train_{k}'] for k in LOSS_KEYS):.3f} {shown}")
-    return TrainResult(out, len(history), best, history)
+    trainer = Trainer(cfg, resume=resume, hooks=hooks, train_dataset=train_dataset, val_dataset=val_dataset)
+    return trainer.fit(progress=progress, stop_after_epoch=stop_after_epoch)
 
 
 class _NullProgress:
