@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from logodet.cli.data import data_app
 from logodet.cli.eval import eval_cmd
 from logodet.cli.export import export_cmd
 from logodet.cli.predict import predict_cmd
@@ -25,6 +26,7 @@ app.command("eval")(eval_cmd)
 app.command("export")(export_cmd)
 app.command("predict")(predict_cmd)
 app.command("quickstart")(quickstart_cmd)
+app.add_typer(data_app, name="data")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -11,6 +11,7 @@ checks and group-aware splits need.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -19,7 +20,15 @@ import numpy as np
 
 from logodet.io import read_rgb
 
-__all__ = ["hamming", "near_duplicate_groups", "near_duplicate_pairs", "phash", "phash_file"]
+__all__ = [
+    "connected_groups",
+    "hamming",
+    "near_duplicate_edges",
+    "near_duplicate_groups",
+    "near_duplicate_pairs",
+    "phash",
+    "phash_file",
+]
 
 _POPCOUNT = np.array([bin(i).count("1") for i in range(256)], np.uint8)
 
@@ -72,6 +81,60 @@ def near_duplicate_pairs(hashes: Sequence[int], max_distance: int = 8, chunk: in
     return pairs
 
 
+def near_duplicate_edges(hashes: Sequence[int], max_distance: int = 8, pairwise_limit: int = 4096) -> list[tuple[int, int]]:
+    """Pairs that connect every two hashes within ``max_distance`` bits (enough for grouping; not every pair).
+
+    Small sets use :func:`near_duplicate_pairs`. Large ones find candidates by the
+    pigeonhole principle: two 64-bit hashes within ``d`` bits agree exactly on at
+    least one of ``d + 1`` disjoint bit bands, so only hashes sharing a band value
+    are compared. Identical hashes are chained, not paired, to stay linear.
+    """
+    if len(hashes) <= pairwise_limit or max_distance > 15:
+        return [(i, j) for i, j, _ in near_duplicate_pairs(hashes, max_distance)]
+    h = np.array([int(v) & 0xFFFFFFFFFFFFFFFF for v in hashes], np.uint64)
+    uniq, inverse = np.unique(h, return_inverse=True)
+    order = np.argsort(inverse, kind="stable")
+    same = np.flatnonzero(inverse[order][1:] == inverse[order][:-1])
+    edges = list(zip(order[same].tolist(), order[same + 1].tolist(), strict=True))
+    rep = np.full(len(uniq), -1, np.int64)
+    rep[inverse[::-1]] = np.arange(len(h))[::-1]  # first index holding each unique hash
+    bounds = np.linspace(0, 64, max_distance + 2).astype(int)
+    for lo, hi in itertools.pairwise(bounds):
+        key = (uniq >> np.uint64(lo)) & np.uint64((1 << int(hi - lo)) - 1)
+        srt = np.argsort(key, kind="stable")
+        ks = key[srt]
+        for offset in range(1, len(ks)):  # pairs `offset` apart in sorted order; stops once no bucket is that large
+            same = np.flatnonzero(ks[offset:] == ks[:-offset])
+            if not same.size:
+                break
+            i, j = srt[same], srt[same + offset]
+            close = np.bitwise_count(uniq[i] ^ uniq[j]) <= max_distance
+            edges += list(zip(rep[i[close]].tolist(), rep[j[close]].tolist(), strict=True))
+    return edges
+
+
+def connected_groups(n: int, edges: Sequence[tuple[int, int]]) -> list[int]:
+    """The smallest member index of each item's connected component (union-find over ``edges``).
+
+    Example:
+        >>> connected_groups(4, [(1, 3), (3, 2)])
+        [0, 1, 1, 1]
+    """
+    parent = list(range(n))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, j in edges:
+        ri, rj = find(i), find(j)
+        if ri != rj:
+            parent[max(ri, rj)] = min(ri, rj)
+    return [find(i) for i in range(n)]
+
+
 def near_duplicate_groups(hashes: Sequence[int], max_distance: int = 8) -> list[int]:
     """A group index per hash: images within ``max_distance`` bits (transitively) share a group.
 
@@ -81,17 +144,6 @@ def near_duplicate_groups(hashes: Sequence[int], max_distance: int = 8) -> list[
         >>> near_duplicate_groups([0b0, 0b1, 0xFFFF_FFFF_FFFF_FFFF], max_distance=2)
         [0, 0, 1]
     """
-    parent = list(range(len(hashes)))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for i, j, _ in near_duplicate_pairs(hashes, max_distance):
-        ri, rj = find(i), find(j)
-        if ri != rj:
-            parent[max(ri, rj)] = min(ri, rj)
+    roots = connected_groups(len(hashes), near_duplicate_edges(hashes, max_distance))
     labels: dict[int, int] = {}
-    return [labels.setdefault(find(i), len(labels)) for i in range(len(hashes))]
+    return [labels.setdefault(r, len(labels)) for r in roots]
