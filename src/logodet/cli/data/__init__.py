@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from logodet.cli.data.check import check_cmd
+from logodet.cli.data.review import review_export_cmd, review_import_cmd
 from logodet.cli.data.show import show_cmd
 from logodet.cli.data.stats import stats_cmd
 
@@ -18,3 +19,5 @@ data_app = typer.Typer(
 data_app.command("check")(check_cmd)
 data_app.command("stats")(stats_cmd)
 data_app.command("show")(show_cmd)
+data_app.command("review-export")(review_export_cmd)
+data_app.command("review-import")(review_import_cmd)
