@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import typer
 
+from logodet.cli.data.agree import agree_cmd
 from logodet.cli.data.check import check_cmd
+from logodet.cli.data.merge import merge_cmd
 from logodet.cli.data.review import review_export_cmd, review_import_cmd
 from logodet.cli.data.show import show_cmd
+from logodet.cli.data.split import split_cmd
 from logodet.cli.data.stats import stats_cmd
 
 __all__ = ["data_app"]
@@ -18,6 +21,9 @@ data_app = typer.Typer(
 )
 data_app.command("check")(check_cmd)
 data_app.command("stats")(stats_cmd)
+data_app.command("split")(split_cmd)
+data_app.command("merge")(merge_cmd)
+data_app.command("agree")(agree_cmd)
 data_app.command("show")(show_cmd)
 data_app.command("review-export")(review_export_cmd)
 data_app.command("review-import")(review_import_cmd)
