@@ -21,10 +21,21 @@ class ImageReadError(ValueError):
     """An image file could not be decoded; the message names the file."""
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _umask()
+
+
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file and a rename.
 
     A reader never sees a half-written file, and a crash leaves the old file.
+    The file gets the usual permissions (``0o666`` less the umask), not the
+    owner-only mode of a temporary file.
 
     Example:
         >>> atomic_write_bytes("/tmp/logodet-doc.txt", b"hello")
@@ -35,6 +46,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+            os.fchmod(f.fileno(), 0o666 & ~_UMASK)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

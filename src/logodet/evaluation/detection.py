@@ -35,11 +35,19 @@ from logodet.evaluation.predictions import detections_to_coco_results, normalize
 from logodet.io import atomic_write_json
 from logodet.types import DetectionDataset, Detections, ImageRecord
 
-__all__ = ["COCO_METRIC_NAMES", "DetectionEvaluator", "DetectionMetrics", "evaluate_coco", "format_metrics_table", "save_metrics"]
+__all__ = [
+    "COCO_METRIC_DESCRIPTIONS",
+    "COCO_METRIC_NAMES",
+    "DetectionEvaluator",
+    "DetectionMetrics",
+    "evaluate_coco",
+    "format_metrics_table",
+    "save_metrics",
+]
 
 COCO_METRIC_NAMES = ("AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl")
 COCO_IOU_THRESHOLDS = tuple(np.linspace(0.5, 0.95, 10).tolist())
-_DESCRIPTIONS = {
+COCO_METRIC_DESCRIPTIONS = {
     "AP": "AP @ IoU=0.50:0.95, all areas, maxDets=100",
     "AP50": "AP @ IoU=0.50",
     "AP75": "AP @ IoU=0.75",
@@ -322,7 +330,7 @@ def format_metrics_table(metrics: DetectionMetrics, title: str = "COCO box metri
     table.add_column("definition")
     table.add_column("value", justify="right")
     for name in COCO_METRIC_NAMES:
-        table.add_row(name, _DESCRIPTIONS[name], _fmt(getattr(metrics, name)))
+        table.add_row(name, COCO_METRIC_DESCRIPTIONS[name], _fmt(getattr(metrics, name)))
     return table
 
 
