@@ -6,6 +6,7 @@ import typer
 
 from logodet.cli.data.agree import agree_cmd
 from logodet.cli.data.check import check_cmd
+from logodet.cli.data.convert import convert_cmd
 from logodet.cli.data.merge import merge_cmd
 from logodet.cli.data.review import review_export_cmd, review_import_cmd
 from logodet.cli.data.show import show_cmd
@@ -19,6 +20,7 @@ data_app = typer.Typer(
     help="Datasets: convert between formats, check, statistics, splits, merging, annotator agreement, review, contact sheets.",
     no_args_is_help=True,
 )
+data_app.command("convert")(convert_cmd)
 data_app.command("check")(check_cmd)
 data_app.command("stats")(stats_cmd)
 data_app.command("split")(split_cmd)
