@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from logodet.cli.bench import bench_app
 from logodet.cli.data import data_app
 from logodet.cli.eval import eval_cmd
 from logodet.cli.export import export_cmd
@@ -27,6 +28,7 @@ app.command("export")(export_cmd)
 app.command("predict")(predict_cmd)
 app.command("quickstart")(quickstart_cmd)
 app.add_typer(data_app, name="data")
+app.add_typer(bench_app, name="bench")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,307 @@
+"""``logodet bench realworld``: does a detector trained on synthetic logos find them in real photos?
+
+Steps (each run's result is saved, so re-running the same command skips
+what is done):
+
+1. **Inputs.** The logo artwork (a folder, or simple-icons slugs resolved
+   in ``--icons``), the backgrounds, the real test set (COCO, categories named
+   by slug). The test set is split by image (stratified, seeded) into a
+   *validation* half, which only chooses the presence threshold and the
+   checkpoint, and a *test* half, which is only measured. With ``--real-train``
+   the few-shot track takes ``--shots`` images per brand from it; when it is
+   the test folder itself, the shots come from the validation half (the rest
+   of that half stays validation), so no test image is ever trained on.
+2. **Data.** One synthetic dataset per synthesis profile
+   (:mod:`logodet.bench.profiles`), all from the same seed.
+3. **Runs.** Cold start (synthetic only), few-shot (synthetic plus the real
+   shots, repeated ``real_repeat`` times per epoch), the naive copy-paste
+   baseline, Ultralytics YOLO11n on the same synthetic data, and the
+   ablations at ``ablation_minutes``. logodet runs get a number of epochs
+   that fits the CPU budget (measured on the first steps and recorded, so a
+   run can be repeated exactly) with the budget as a hard stop.
+4. **Report.** ``report.md`` and ``report.json`` in ``--out``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from logodet.bench.evaluate import score_run
+from logodet.bench.profiles import ABLATIONS, get_profile
+from logodet.io import atomic_write_json
+from logodet.types import DetectionDataset
+
+__all__ = ["FLICKRLOGOS_BRANDS", "RealWorldConfig", "prepare_logos", "run_realworld", "split_real"]
+
+FLICKRLOGOS_BRANDS = (
+    *("adidas", "apple", "bmw", "citroen", "cocacola", "dhl", "fedex", "ferrari", "ford", "google", "hp", "intel"),
+    *("mcdonalds", "mini", "nbc", "nike", "porsche", "puma", "redbull", "starbucks", "vodafone"),
+)
+SHARED = Path("../shared/data")
+
+
+@dataclass(frozen=True)
+class RealWorldConfig:
+    """Settings of ``logodet bench realworld`` (paths relative to the working folder)."""
+
+    out: str = "runs/bench-realworld"
+    logos: str = ""  # a folder; empty: ``brands`` from ``icons``
+    brands: tuple[str, ...] = FLICKRLOGOS_BRANDS
+    icons: str = str(SHARED / "logos" / "simple-icons")
+    backgrounds: str = str(SHARED / "backgrounds")
+    test: str = str(SHARED / "flickrlogos27-dev")
+    real_train: str = ""
+    shots: int = 5
+    real_repeat: int = 8
+    budget_minutes: float = 60.0
+    ablation_minutes: float = 15.0
+    seed: int = 0
+    synth_images: int = 3000
+    synth_size: tuple[int, int] = (512, 512)
+    synth_workers: int = 2
+    synth_overrides: tuple[str, ...] = ()
+    model: str = "fcos_efficientnet_lite0"
+    imgsz: int = 416
+    batch: int = 8
+    lr: float = 2e-3
+    freeze: int = 2
+    tracks: tuple[str, ...] = ("cold", "fewshot")
+    baselines: tuple[str, ...] = ("naive", "yolo")
+    ablations: tuple[str, ...] = ()
+    yolo_venv: str = "runs/.yolo-venv"
+
+
+@dataclass
+class RunSpec:
+    """One row of the benchmark."""
+
+    name: str
+    profile: str
+    trainer: str = "logodet"
+    fewshot: bool = False
+    minutes: float = 60.0
+    notes: list[str] = field(default_factory=list)
+
+
+def prepare_logos(cfg: RealWorldConfig, out: Path) -> Path:
+    """The logo folder: ``cfg.logos``, or links to the simple-icons SVGs of ``cfg.brands`` with their brand colours."""
+    if cfg.logos:
+        if not Path(cfg.logos).is_dir():
+            raise FileNotFoundError(f"{cfg.logos}: logo folder not found")
+        return Path(cfg.logos)
+    icons = Path(cfg.icons)
+    meta_file = icons / "simple-icons.json"
+    if not (icons / "icons").is_dir() or not meta_file.is_file():
+        raise FileNotFoundError(f"{icons}: expected simple-icons (icons/*.svg and simple-icons.json); pass --icons or --logos")
+    meta = {e.get("slug"): e for e in json.loads(meta_file.read_text(encoding="utf-8")) if isinstance(e, dict)}
+    folder = out / "logos"
+    folder.mkdir(parents=True, exist_ok=True)
+    colors = {}
+    for slug in cfg.brands:
+        src = icons / "icons" / f"{slug}.svg"
+        if not src.is_file():
+            raise FileNotFoundError(f"{src}: no simple-icons artwork for brand {slug!r}")
+        link = folder / src.name
+        if not link.exists():
+            link.symlink_to(src.resolve())
+        if slug in meta and meta[slug].get("hex"):
+            colors[slug] = {"hex": meta[slug]["hex"]}
+    atomic_write_json(folder / "brands.json", colors)
+    return folder
+
+
+def split_real(cfg: RealWorldConfig) -> tuple[DetectionDataset, DetectionDataset, DetectionDataset | None, list[str]]:
+    """``(validation, test, shots or None, notes)`` as the module docstring describes."""
+    from logodet.datasets.formats.coco import load_coco
+    from logodet.datasets.split import few_shot, split_dataset, subset
+
+    notes = []
+    real = load_coco(cfg.test)
+    halves = split_dataset(real, {"val": 0.5, "test": 0.5}, seed=cfg.seed)
+    val, test = subset(real, halves["val"]), subset(real, halves["test"])
+    notes.append(f"{cfg.test} split by image (stratified, seed {cfg.seed}): {len(val)} validation, {len(test)} test images")
+    shots = None
+    if cfg.real_train and "fewshot" in cfg.tracks:
+        same = Path(cfg.real_train).resolve() == Path(cfg.test).resolve()
+        pool = val if same else load_coco(cfg.real_train)
+        chosen = few_shot(pool, shots=cfg.shots, seed=cfg.seed)
+        shots = subset(pool, chosen)
+        if same:
+            rest = sorted(set(range(len(val))) - set(chosen))
+            val = subset(val, rest)
+            notes.append(
+                f"--real-train is the test folder: the {len(chosen)} few-shot images ({cfg.shots} per brand) come from the "
+                f"validation half, which keeps {len(val)} images; no test image is trained on"
+            )
+        else:
+            notes.append(f"few-shot: {len(chosen)} images ({cfg.shots} per brand) from {cfg.real_train}")
+    return val, test, shots, notes
+
+
+def _synthesize(cfg: RealWorldConfig, profile_name: str, logos: Path, out: Path) -> Path:
+    from logodet.synth.config import resolve_synth_config
+    from logodet.synth.pipeline import synthesize
+
+    profile = get_profile(profile_name)
+    folder = out / "data" / profile_name
+    overrides = [f"{k}={json.dumps(v)}" for k, v in profile.overrides.items()] + list(cfg.synth_overrides)
+    scfg = resolve_synth_config(size=tuple(cfg.synth_size), overrides=overrides)
+    backgrounds: Any = cfg.backgrounds
+    if profile.textures:
+        from logodet.bench.textures import write_textures
+
+        backgrounds = out / "data" / "textures"
+        if not backgrounds.is_dir():
+            write_textures(backgrounds, 270, seed=cfg.seed)
+    distractors = str(Path(cfg.icons) / "icons") if profile.distractors and (Path(cfg.icons) / "icons").is_dir() else None
+    synthesize(logos, backgrounds, folder, cfg.synth_images, scfg, seed=cfg.seed, workers=cfg.synth_workers, distractors=distractors)
+    return folder
+
+
+def _fit_epochs(cfg: RealWorldConfig, images: int, minutes: float, seconds_per_step: float) -> int:
+    steps = minutes * 60.0 / max(seconds_per_step, 1e-6)
+    return max(1, math.floor(steps * cfg.batch / max(images, 1)))
+
+
+def _probe_step_seconds(cfg: RealWorldConfig, train_set: DetectionDataset, out: Path) -> float:
+    """Median seconds per optimizer step over a few steps after warm-up (the run itself is thrown away)."""
+    import shutil
+    import statistics
+
+    from logodet.engine.config import TrainConfig
+    from logodet.engine.hooks import Hook
+    from logodet.engine.trainer import Trainer
+
+    class Timer(Hook):
+        priority = 0
+
+        def __init__(self) -> None:
+            self.times: list[float] = []
+
+        def before_step(self, trainer: Any) -> None:
+            self.t0 = time.perf_counter()
+
+        def after_step(self, trainer: Any) -> None:
+            self.times.append(time.perf_counter() - self.t0)
+            if len(self.times) >= 12:
+                trainer.request_stop("probe done")
+
+    timer = Timer()
+    scratch = out / ".probe"
+    shutil.rmtree(scratch, ignore_errors=True)
+    epochs = max(1, math.ceil(12 * cfg.batch / max(len(train_set), 1)))
+    tcfg = TrainConfig(
+        data="probe", out=str(scratch), epochs=epochs, imgsz=cfg.imgsz, batch=cfg.batch, model=cfg.model, freeze=cfg.freeze, ema=False
+    )
+    Trainer(tcfg, hooks=[timer], train_dataset=train_set).fit(progress=False)
+    shutil.rmtree(scratch, ignore_errors=True)
+    return statistics.median(timer.times[min(3, len(timer.times) - 1) :])
+
+
+def _train_logodet(
+    cfg: RealWorldConfig, spec: RunSpec, train_set: DetectionDataset, val: DetectionDataset, run: Path, data_dir: Path
+) -> Path:
+    from logodet.engine.config import TrainConfig
+    from logodet.engine.trainer import train
+
+    plan = run / "plan.json"
+    if plan.is_file():
+        epochs = json.loads(plan.read_text())["epochs"]
+    else:
+        step = _probe_step_seconds(cfg, train_set, run.parent)
+        epochs = _fit_epochs(cfg, len(train_set), spec.minutes, step)
+        atomic_write_json(plan, {"epochs": epochs, "seconds_per_step": step, "images": len(train_set)})
+    spec.notes.append(f"{epochs} epochs of {len(train_set)} images planned for {spec.minutes:g} min")
+    tcfg = TrainConfig(
+        data=str(data_dir),
+        out=str(run / "train"),
+        model=cfg.model,
+        epochs=epochs,
+        imgsz=cfg.imgsz,
+        batch=cfg.batch,
+        lr=cfg.lr,
+        freeze=cfg.freeze,
+        seed=cfg.seed,
+        budget_minutes=spec.minutes,
+        warmup_iters=min(200, max(10, epochs * len(train_set) // cfg.batch // 20)),
+    )
+    resume = (run / "train" / "last.pt").is_file()
+    train(tcfg, resume=resume, progress=True, train_dataset=train_set, val_dataset=val)
+    return run / "train" / "best.pt"
+
+
+def _with_shots(synthetic: DetectionDataset, shots: DetectionDataset, repeat: int) -> DetectionDataset:
+    from logodet.datasets.merge import merge_datasets
+
+    merged = merge_datasets([synthetic, shots], names=["synthetic", "real"], prefix=True)
+    real = [r for r in merged.images if r.file_name.startswith("real/")]
+    merged.images = merged.images + [dataclasses.replace(r) for r in real for _ in range(max(0, repeat - 1))]
+    return merged
+
+
+def run_realworld(cfg: RealWorldConfig) -> dict[str, Any]:
+    """Run the benchmark (skipping finished rows) and write ``report.md`` / ``report.json``; the report dict."""
+    from logodet.bench.report import write_report
+    from logodet.datasets.formats.coco import load_coco
+    from logodet.inference.predictor import predict_coco_results
+
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    logos = prepare_logos(cfg, out)
+    val, test, shots, notes = split_real(cfg)
+    specs = []
+    if "cold" in cfg.tracks:
+        specs.append(RunSpec("cold start (SynthLogo)", "synthlogo", minutes=cfg.budget_minutes))
+    if shots is not None:
+        specs.append(RunSpec(f"few-shot K={cfg.shots} (SynthLogo + real)", "synthlogo", fewshot=True, minutes=cfg.budget_minutes))
+    if "naive" in cfg.baselines:
+        specs.append(RunSpec("baseline: naive copy-paste", "naive", minutes=cfg.budget_minutes))
+    if "yolo" in cfg.baselines:
+        specs.append(RunSpec("baseline: YOLO11n on SynthLogo data", "synthlogo", trainer="yolo", minutes=cfg.budget_minutes))
+    for name in ABLATIONS if "all" in cfg.ablations else cfg.ablations:
+        specs.append(RunSpec(f"ablation: {get_profile(name).description}", name, minutes=cfg.ablation_minutes))
+    rows = []
+    for spec in specs:
+        slug = "".join(c if c.isalnum() else "-" for c in spec.name.lower()).strip("-")
+        run = out / "runs" / slug
+        done = run / "result.json"
+        if done.is_file():
+            rows.append(json.loads(done.read_text()))
+            continue
+        t0 = time.perf_counter()
+        data_dir = _synthesize(cfg, spec.profile, logos, out)
+        data = load_coco(data_dir)
+        if spec.trainer == "yolo":
+            from logodet.bench.yolo import ensure_venv, run_yolo_baseline
+            from logodet.datasets.formats.yolo import save_yolo
+
+            yaml_path = save_yolo(data, out / "data" / f"{spec.profile}-yolo", images="symlink")
+            res = run_yolo_baseline(
+                ensure_venv(cfg.yolo_venv),
+                yaml_path,
+                run,
+                {"val": val, "test": test},
+                minutes=spec.minutes,
+                imgsz=cfg.imgsz,
+                batch=cfg.batch,
+            )
+            val_res, test_res = res["val"], res["test"]
+        else:
+            train_set = _with_shots(data, shots, cfg.real_repeat) if spec.fewshot and shots is not None else data
+            best = _train_logodet(cfg, spec, train_set, val, run, data_dir)
+            val_res = predict_coco_results(best, val, conf=0.001, progress=False)
+            test_res = predict_coco_results(best, test, conf=0.001, progress=False)
+        row = {"name": spec.name, "profile": spec.profile, "trainer": spec.trainer, "budget_minutes": spec.minutes}
+        row.update(score_run(val, val_res, test, test_res))
+        row.update({"notes": spec.notes, "wall_minutes": (time.perf_counter() - t0) / 60.0})
+        atomic_write_json(done, row)
+        rows.append(row)
+    report = {"config": dataclasses.asdict(cfg), "notes": notes, "rows": rows, "date": time.strftime("%Y-%m-%d")}
+    write_report(report, out)
+    return report

@@ -1,0 +1,109 @@
+"""``logodet bench realworld`` end to end on a miniature: demo logos as brands, synthetic 'real' photos, seconds of training."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from logodet.bench.profiles import ABLATIONS, PROFILES
+from logodet.bench.realworld import RealWorldConfig, run_realworld, split_real
+from logodet.bench.report import goal_lines
+from logodet.bench.textures import write_textures
+from logodet.datasets.formats.coco import load_coco
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "logos"
+
+
+@pytest.fixture(scope="module")
+def mini(tmp_path_factory):
+    """simple-icons-like icons (the demo logos plus one distractor), textures as photos, a small 'real' test set."""
+    from logodet.synth.config import resolve_synth_config
+    from logodet.synth.pipeline import synthesize
+
+    root = tmp_path_factory.mktemp("mini")
+    icons = root / "icons"
+    (icons / "icons").mkdir(parents=True)
+    slugs = sorted(p.stem for p in EXAMPLES.glob("*.svg"))[:3]
+    for slug in slugs:
+        shutil.copy(EXAMPLES / f"{slug}.svg", icons / "icons" / f"{slug}.svg")
+    other = sorted(p.stem for p in EXAMPLES.glob("*.svg"))[3]
+    shutil.copy(EXAMPLES / f"{other}.svg", icons / "icons" / f"{other}.svg")
+    (icons / "simple-icons.json").write_text(json.dumps([{"slug": s, "hex": "CC2200"} for s in slugs]))
+    write_textures(root / "bgs", 6, seed=1, size=(96, 96))
+    cfg = resolve_synth_config(size=(96, 96), overrides=["analysis.enabled=false", "max_logos=2", "empty_prob=0.2"])
+    logos = root / "real-logos"
+    logos.mkdir()
+    for slug in slugs:
+        shutil.copy(EXAMPLES / f"{slug}.svg", logos / f"{slug}.svg")
+    synthesize(logos, root / "bgs", root / "real", 24, cfg, seed=9, progress=False, preview=False)
+    return root, slugs
+
+
+def _cfg(root: Path, slugs: list[str], **kw) -> RealWorldConfig:
+    base = dict(
+        out=str(root / "bench"),
+        brands=tuple(slugs),
+        icons=str(root / "icons"),
+        backgrounds=str(root / "bgs"),
+        test=str(root / "real"),
+        real_train=str(root / "real"),
+        shots=2,
+        real_repeat=2,
+        budget_minutes=0.01,
+        ablation_minutes=0.01,
+        synth_images=16,
+        synth_size=(96, 96),
+        synth_workers=1,
+        synth_overrides=("analysis.max_side=96",),
+        imgsz=64,
+        batch=4,
+        freeze=0,
+        baselines=("naive",),
+        ablations=("plain_textures",),
+    )
+    return RealWorldConfig(**(base | kw))
+
+
+def test_split_never_trains_on_test_images(mini):
+    root, slugs = mini
+    val, test, shots, notes = split_real(_cfg(root, slugs))
+    names = lambda ds: {r.file_name for r in ds.images}  # noqa: E731
+    assert not names(shots) & names(test) and not names(val) & names(test) and not names(shots) & names(val)
+    assert len(names(val) | names(test) | names(shots)) == len(load_coco(root / "real"))
+    assert any("no test image is trained on" in n for n in notes)
+
+
+def test_end_to_end_report_and_resume(mini):
+    root, slugs = mini
+    report = run_realworld(_cfg(root, slugs))
+    names = [r["name"] for r in report["rows"]]
+    assert names[0].startswith("cold start") and names[1].startswith("few-shot") and names[2].startswith("baseline: naive")
+    assert len(names) == 4
+    for row in report["rows"]:
+        assert 0.0 <= row["AP50"] <= 1.0 and 0.0 <= row["presence_f1"] <= 1.0
+        assert set(row["per_brand_AP50"]) == set(slugs)
+    md = (root / "bench" / "report.md").read_text()
+    assert "## Goals" in md and "cold start AP50" in md and "| brand |" in md
+    assert json.loads((root / "bench" / "report.json").read_text())["rows"][0]["name"] == names[0]
+    assert (root / "bench" / "data" / "textures").is_dir()
+    done = root / "bench" / "runs"
+    stamps = {p: p.stat().st_mtime for p in done.glob("*/result.json")}
+    again = run_realworld(_cfg(root, slugs))
+    assert [r["AP50"] for r in again["rows"]] == [r["AP50"] for r in report["rows"]]
+    assert stamps == {p: p.stat().st_mtime for p in done.glob("*/result.json")}, "finished runs are not redone"
+
+
+def test_goal_lines_and_profiles():
+    rows = [
+        {"name": "cold start (SynthLogo)", "AP50": 0.55, "presence_f1": 0.5},
+        {"name": "baseline: naive copy-paste", "AP50": 0.3},
+        {"name": "baseline: YOLO11n on SynthLogo data", "AP50": 0.5},
+    ]
+    lines = goal_lines(rows)
+    assert "cold start AP50: 0.550 (goal >= 0.5) — met" in lines[0]
+    assert "missed by 0.100" in lines[1] and "few-shot AP50: not measured" in lines[2]
+    assert "missed by 0.200" in lines[3] and "yes (0.550 vs 0.300)" in lines[4]
+    assert set(ABLATIONS) < set(PROFILES) and not PROFILES["naive"].distractors
