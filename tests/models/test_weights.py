@@ -56,3 +56,31 @@ def test_shape_mismatch_is_reported():
     target["classifier.weight"] = torch.zeros(10, 1280)
     with pytest.raises(ValueError, match="shape"):
         imagenet_state_dict("efficientnet_lite0", target)
+
+
+def _package_tensors(arch: str) -> tuple[list[torch.Tensor], dict[str, torch.Tensor]]:
+    source = torch.load(weights_info(arch).file(), map_location="cpu", weights_only=True)
+    return [v for k, v in source.items() if not k.endswith("num_batches_tracked")], source
+
+
+@pytest.mark.parametrize(
+    "arch",
+    [
+        "efficientnet_lite0",
+        pytest.param("efficientnet_lite1", marks=pytest.mark.slow),
+        pytest.param("efficientnet_lite2", marks=pytest.mark.slow),
+    ],
+)
+def test_backbone_weights_equal_the_packaged_tensors(arch):
+    """Every tensor of the detector backbone is the package's tensor at the same position (stem and blocks come first)."""
+    tensors, source = _package_tensors(arch)
+    body = TimmFeatures(arch, weights="imagenet").body
+    own = [v for k, v in body.state_dict().items() if not k.endswith("num_batches_tracked")]
+    assert 0 < len(own) < len(tensors)
+    for i, (mine, theirs) in enumerate(zip(own, tensors, strict=False)):
+        assert torch.equal(mine, theirs), f"{arch}: tensor {i} differs"
+    last = max(int(k.split(".")[1]) for k in source if k.startswith("_blocks."))
+    assert torch.equal(body.conv_stem.weight, source["_conv_stem.weight"])
+    assert torch.equal(body.blocks[-1][-1].conv_pwl.weight, source[f"_blocks.{last}._project_conv.weight"])
+    scratch = TimmFeatures(arch, weights="none").body
+    assert not torch.equal(scratch.conv_stem.weight, source["_conv_stem.weight"])

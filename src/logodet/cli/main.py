@@ -8,6 +8,7 @@ from logodet.cli.bench import bench_app
 from logodet.cli.data import data_app
 from logodet.cli.eval import eval_cmd
 from logodet.cli.export import export_cmd
+from logodet.cli.models import models_cmd
 from logodet.cli.predict import predict_cmd
 from logodet.cli.quickstart import quickstart_cmd
 from logodet.cli.synth import synth
@@ -25,6 +26,7 @@ app.command("train")(train_cmd)
 app.command("tune")(tune_cmd)
 app.command("eval")(eval_cmd)
 app.command("export")(export_cmd)
+app.command("models")(models_cmd)
 app.command("predict")(predict_cmd)
 app.command("quickstart")(quickstart_cmd)
 app.add_typer(data_app, name="data")

@@ -1,8 +1,8 @@
 """ONNX export of a checkpoint, with the metadata the ONNX Runtime predictor needs.
 
-The exported graph is :class:`logodet.models.dense.DenseFCOS`: input ``images``
-``float32 [B, 3, S, S]`` in ``[0, 1]`` (dynamic batch), outputs ``boxes``
-``[B, A, 4]`` and ``scores`` ``[B, A, K]``. Class names, input size and the
+The exported graph is the model's dense graph (:func:`logodet.models.dense.dense_model`:
+``DenseFCOS`` or ``DenseRetinaNet``): input ``images`` ``float32 [B, 3, S, S]`` in
+``[0, 1]`` (dynamic batch), outputs ``boxes`` ``[B, A, 4]`` and ``scores`` ``[B, A, K]``. Class names, input size and the
 model name travel in the file's metadata.
 """
 
@@ -20,7 +20,7 @@ import torch
 
 from logodet.engine.checkpoint import load_checkpoint, model_from_checkpoint
 from logodet.io import atomic_write_bytes
-from logodet.models.dense import DenseFCOS
+from logodet.models.dense import dense_model
 
 __all__ = ["ExportError", "export_onnx"]
 
@@ -48,7 +48,7 @@ def export_onnx(checkpoint: str | Path, out: str | Path, *, imgsz: int | None = 
     size = int(imgsz or state["imgsz"])
     if size % 32:
         raise ExportError(f"imgsz must be a multiple of 32, got {size}")
-    dense = DenseFCOS(model_from_checkpoint(state), size).eval()
+    dense = dense_model(model_from_checkpoint(state), size).eval()
     example = torch.rand(2, 3, size, size)
     with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore")

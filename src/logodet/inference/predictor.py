@@ -1,6 +1,6 @@
 """``Predictor``: one API over the PyTorch and ONNX Runtime backends.
 
-Both backends run the same dense graph (:class:`logodet.models.dense.DenseFCOS`)
+Both backends run the same dense graph (:func:`logodet.models.dense.dense_model`)
 on the same letterboxed input, then share post-processing, so a checkpoint and
 its ONNX export give the same detections.
 
@@ -34,7 +34,7 @@ class Backend(Protocol):
 
 
 class TorchBackend:
-    """PyTorch backend over a :class:`DenseFCOS` module."""
+    """PyTorch backend over a dense graph (:class:`logodet.models.dense.DenseDetector`)."""
 
     def __init__(self, dense: torch.nn.Module) -> None:
         self.dense = dense.eval()
@@ -87,10 +87,10 @@ class Predictor:
 
     @classmethod
     def from_model(cls, model: torch.nn.Module, class_names: Sequence[str], imgsz: int, **kwargs) -> Predictor:
-        """A torch-backed predictor over an in-memory torchvision FCOS model."""
-        from logodet.models.dense import DenseFCOS
+        """A torch-backed predictor over an in-memory detector built by :func:`logodet.models.zoo.build_model`."""
+        from logodet.models.dense import dense_model
 
-        return cls(TorchBackend(DenseFCOS(model, imgsz)), class_names, imgsz, **kwargs)
+        return cls(TorchBackend(dense_model(model, imgsz)), class_names, imgsz, **kwargs)
 
     @classmethod
     def from_path(cls, path: str | Path, *, imgsz: int | None = None, **kwargs) -> Predictor:

@@ -1,4 +1,4 @@
-"""Backbones: timm feature extractors with offline ImageNet weights."""
+"""Backbones: timm feature extractors with offline ImageNet weights, and the FPN every head sits on."""
 
 from __future__ import annotations
 
@@ -7,10 +7,16 @@ from collections import OrderedDict
 import timm
 import torch
 from torch import nn
+from torchvision.ops.feature_pyramid_network import FeaturePyramidNetwork, LastLevelP6P7
 
 from logodet.models.weights import imagenet_state_dict
 
-__all__ = ["TimmFeatures", "efficientnet_lite_classifier"]
+__all__ = ["BackboneFPN", "TimmFeatures", "efficientnet_lite_classifier"]
+
+
+def _check_weights(weights: str) -> None:
+    if weights not in ("imagenet", "none"):
+        raise ValueError(f"weights must be 'imagenet' or 'none', got {weights!r}")
 
 
 def efficientnet_lite_classifier(arch: str = "efficientnet_lite0", *, weights: str = "imagenet") -> nn.Module:
@@ -19,11 +25,10 @@ def efficientnet_lite_classifier(arch: str = "efficientnet_lite0", *, weights: s
     Example:
         >>> model = efficientnet_lite_classifier("efficientnet_lite0")  # doctest: +SKIP
     """
+    _check_weights(weights)
     model = timm.create_model(arch, pretrained=False)
     if weights == "imagenet":
         model.load_state_dict(imagenet_state_dict(arch, model.state_dict()), strict=False)
-    elif weights != "none":
-        raise ValueError(f"weights must be 'imagenet' or 'none', got {weights!r}")
     return model
 
 
@@ -32,12 +37,19 @@ class TimmFeatures(nn.Module):
 
     Args:
         arch: timm model name.
-        weights: ``"imagenet"`` (offline, from the installed weights package) or ``"none"``.
+        weights: ``"imagenet"`` (offline, from the installed weights package) or ``"none"``
+            (random initialisation: the "scratch" variant, which needs no weights package).
         out_indices: which timm feature levels to return.
+
+    Example:
+        >>> feats = TimmFeatures("efficientnet_lite0", weights="none")
+        >>> feats.channels, feats.strides
+        ([40, 112, 320], [8, 16, 32])
     """
 
     def __init__(self, arch: str, *, weights: str = "imagenet", out_indices: tuple[int, ...] = (2, 3, 4)) -> None:
         super().__init__()
+        _check_weights(weights)
         self.body = timm.create_model(arch, pretrained=False, features_only=True, out_indices=out_indices)
         if weights == "imagenet":
             full = timm.create_model(arch, pretrained=False)
@@ -47,8 +59,6 @@ class TimmFeatures(nn.Module):
             if missing:
                 raise ValueError(f"ImageNet weights for {arch} do not cover {missing[:3]}...")
             self.body.load_state_dict({k: v for k, v in state.items() if k in own}, strict=False)
-        elif weights != "none":
-            raise ValueError(f"weights must be 'imagenet' or 'none', got {weights!r}")
         self.channels: list[int] = list(self.body.feature_info.channels())
         self.strides: list[int] = list(self.body.feature_info.reduction())
 
@@ -59,3 +69,26 @@ class TimmFeatures(nn.Module):
     def forward(self, x: torch.Tensor) -> OrderedDict[str, torch.Tensor]:
         feats = self.body(x)
         return OrderedDict((str(i), f) for i, f in enumerate(feats))
+
+
+class BackboneFPN(nn.Module):
+    """Backbone features → FPN (P3-P5) plus P6/P7 (strides 8 to 128), as the detection heads expect.
+
+    Args:
+        body: the feature extractor (kept as ``self.body``; the trainer freezes its :meth:`TimmFeatures.stages`).
+        out_channels: width of every pyramid level.
+
+    Example:
+        >>> fpn = BackboneFPN(TimmFeatures("efficientnet_lite0", weights="none"), 64)
+        >>> [tuple(f.shape[1:]) for f in fpn(torch.zeros(1, 3, 128, 128)).values()]
+        [(64, 16, 16), (64, 8, 8), (64, 4, 4), (64, 2, 2), (64, 1, 1)]
+    """
+
+    def __init__(self, body: TimmFeatures, out_channels: int) -> None:
+        super().__init__()
+        self.body = body
+        self.fpn = FeaturePyramidNetwork(body.channels, out_channels, extra_blocks=LastLevelP6P7(out_channels, out_channels))
+        self.out_channels = out_channels
+
+    def forward(self, x: torch.Tensor) -> OrderedDict[str, torch.Tensor]:
+        return self.fpn(self.body(x))
