@@ -116,8 +116,14 @@ def prepare_logos(cfg: RealWorldConfig, out: Path) -> Path:
     return folder
 
 
-def split_real(cfg: RealWorldConfig) -> tuple[DetectionDataset, DetectionDataset, DetectionDataset | None, list[str]]:
-    """``(validation, test, shots or None, notes)`` as the module docstring describes."""
+def split_real(
+    cfg: RealWorldConfig,
+) -> tuple[DetectionDataset, DetectionDataset, DetectionDataset | None, DetectionDataset | None, list[str]]:
+    """``(validation, test, shots or None, few-shot validation or None, notes)`` as the module docstring describes.
+
+    Runs without real training images validate on the whole validation half; the few-shot run validates on
+    what its shots leave of it (or on the whole half when the shots come from another folder).
+    """
     from logodet.datasets.formats.coco import load_coco
     from logodet.datasets.split import few_shot, split_dataset, subset
 
@@ -126,22 +132,21 @@ def split_real(cfg: RealWorldConfig) -> tuple[DetectionDataset, DetectionDataset
     halves = split_dataset(real, {"val": 0.5, "test": 0.5}, seed=cfg.seed)
     val, test = subset(real, halves["val"]), subset(real, halves["test"])
     notes.append(f"{cfg.test} split by image (stratified, seed {cfg.seed}): {len(val)} validation, {len(test)} test images")
-    shots = None
+    shots, few_val = None, None
     if cfg.real_train and "fewshot" in cfg.tracks:
         same = Path(cfg.real_train).resolve() == Path(cfg.test).resolve()
         pool = val if same else load_coco(cfg.real_train)
         chosen = few_shot(pool, shots=cfg.shots, seed=cfg.seed)
-        shots = subset(pool, chosen)
+        shots, few_val = subset(pool, chosen), val
         if same:
-            rest = sorted(set(range(len(val))) - set(chosen))
-            val = subset(val, rest)
+            few_val = subset(val, sorted(set(range(len(val))) - set(chosen)))
             notes.append(
                 f"--real-train is the test folder: the {len(chosen)} few-shot images ({cfg.shots} per brand) come from the "
-                f"validation half, which keeps {len(val)} images; no test image is trained on"
+                f"validation half; the few-shot run validates on the {len(few_val)} images left of it; no test image is trained on"
             )
         else:
             notes.append(f"few-shot: {len(chosen)} images ({cfg.shots} per brand) from {cfg.real_train}")
-    return val, test, shots, notes
+    return val, test, shots, few_val, notes
 
 
 def _synthesize(cfg: RealWorldConfig, profile_name: str, logos: Path, out: Path) -> Path:
@@ -254,7 +259,7 @@ def run_realworld(cfg: RealWorldConfig) -> dict[str, Any]:
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     logos = prepare_logos(cfg, out)
-    val, test, shots, notes = split_real(cfg)
+    val_all, test, shots, few_val, notes = split_real(cfg)
     specs = []
     if "cold" in cfg.tracks:
         specs.append(RunSpec("cold start (SynthLogo)", "synthlogo", minutes=cfg.budget_minutes))
@@ -275,6 +280,7 @@ def run_realworld(cfg: RealWorldConfig) -> dict[str, Any]:
             rows.append(json.loads(done.read_text()))
             continue
         t0 = time.perf_counter()
+        val = few_val if spec.fewshot and few_val is not None else val_all
         data_dir = _synthesize(cfg, spec.profile, logos, out)
         data = load_coco(data_dir)
         if spec.trainer == "yolo":
