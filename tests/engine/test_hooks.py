@@ -125,3 +125,16 @@ def test_mlflow_logger_records_params_metrics_and_artifacts(tmp_path, tiny, monk
     epoch_logs = [m for step, m in calls["metrics"] if "AP50" in m]
     assert len(epoch_logs) == 2 and all("train_loss" in m for m in epoch_logs)
     assert any(a.endswith("best.pt") for a in calls["artifacts"])
+
+
+def test_tensorboard_logger_writes_scalars(tmp_path, tiny):
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    res = train(_cfg(tmp_path, tiny, epochs=2, loggers=("tensorboard",), val=str(tiny)), progress=False)
+    events = EventAccumulator(str(res.out / "tensorboard"))
+    events.Reload()
+    tags = set(events.Tags()["scalars"])
+    assert {"epoch/AP50", "epoch/train_loss", "train/lr", "train/loss"} <= tags
+    assert [e.step for e in events.Scalars("epoch/AP50")] == [1, 2]
+    assert [e.step for e in events.Scalars("train/loss")] == [1]

@@ -202,7 +202,7 @@ class CSVLogger(Hook):
 
 
 class TensorBoardLogger(Hook):
-    """Losses and learning rate per step, metrics per epoch, to ``out/tensorboard`` (needs the tensorboard package)."""
+    """Losses and learning rate (step 1, then every ``every`` steps), metrics per epoch, to ``out/tensorboard`` (needs tensorboard)."""
 
     priority = 61
 
@@ -216,7 +216,7 @@ class TensorBoardLogger(Hook):
             self.writer = SummaryWriter(str(trainer.out / "tensorboard"), purge_step=trainer.step or None)
 
     def after_step(self, trainer: Trainer) -> None:
-        if self.writer is not None and trainer.step % self.every == 0:
+        if self.writer is not None and (trainer.step % self.every == 0 or trainer.step == 1):
             for k, v in trainer.last_losses.items():
                 self.writer.add_scalar(f"train/{k}", v, trainer.step)
             self.writer.add_scalar("train/lr", trainer.current_lr(), trainer.step)
@@ -255,7 +255,7 @@ class MLflowLogger(Hook):
         mlflow.log_params({k: str(v) for k, v in config_to_dict(trainer.cfg).items()})
 
     def after_step(self, trainer: Trainer) -> None:
-        if self.mlflow is not None and trainer.step % self.every == 0:
+        if self.mlflow is not None and (trainer.step % self.every == 0 or trainer.step == 1):
             values = {f"train_{k}": v for k, v in trainer.last_losses.items()} | {"lr": trainer.current_lr()}
             self.mlflow.log_metrics(values, step=trainer.step)
 
