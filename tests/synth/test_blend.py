@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 
+import cv2
 import numpy as np
 import pytest
 
 from logodet.assets.logos import LogoBank
 from logodet.masks import mask_to_bbox
-from logodet.synth.blend import alpha_blend, poisson_blend, poisson_window
+from logodet.synth.blend import _POISSON_GROW, alpha_blend, poisson_blend, poisson_window
 from logodet.synth.compose import compose
 from logodet.synth.config import SynthConfig
 from logodet.synth.surfaces import BackgroundAnalysis, SurfaceRegion
@@ -39,8 +40,26 @@ def test_poisson_changes_only_the_crop_around_the_logo(mixed: bool, pos: tuple[i
     assert np.array_equal(out[outside], bg[outside])
     assert not np.array_equal(out, bg)
     assert np.array_equal(out, poisson_blend(bg, premul, alpha, x, y, mixed=mixed, margin=5))  # deterministic
-    ys, xs = np.nonzero((out != bg).any(axis=2))
-    assert ys.min() >= max(y, 0) + 2 and xs.min() >= max(x, 0) + 2  # only the (dilated) logo area changes
+    # strong changes only on the logo's coverage (rows 3-10, columns 3-14 of the patch) and the domain's ring
+    ys, xs = np.nonzero((np.abs(out.astype(int) - bg) > 20).any(axis=2))
+    grow = _POISSON_GROW
+    assert ys.min() >= max(y + 3 - grow, 0) and xs.min() >= max(x + 3 - grow, 0)
+    assert ys.max() <= y + 10 + grow and xs.max() <= x + 14 + grow
+
+
+@pytest.mark.parametrize("mixed", [False, True])
+@pytest.mark.parametrize("pos", [(60, 60), (-30, -20), (150, 170), (-5, 150)])
+def test_poisson_keeps_the_logo_visible_also_where_the_image_border_cuts_it(mixed: bool, pos: tuple[int, int]) -> None:
+    # A logo whose Poisson domain is too tight (seamlessClone erodes it) comes out invisible but still labelled.
+    bg = smooth_backgrounds(1, seed=3, shape=(200, 200))[0]
+    alpha = np.zeros((60, 80), np.float32)
+    cv2.circle(alpha, (40, 30), 25, 1.0, -1)
+    premul = np.zeros((60, 80, 3), np.float32)
+    premul[..., 2] = 0.9 * alpha
+    pasted = alpha_blend(bg, premul, alpha, *pos)
+    logo = (pasted != bg).any(axis=2)
+    change = np.abs(poisson_blend(bg, premul, alpha, *pos, mixed=mixed).astype(int) - bg)[logo].mean()
+    assert change > 0.35 * np.abs(pasted.astype(int) - bg)[logo].mean()
 
 
 def test_poisson_keeps_the_logo_in_place() -> None:

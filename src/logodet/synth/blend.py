@@ -77,6 +77,9 @@ def alpha_blend(canvas: np.ndarray, premul_rgb: np.ndarray, alpha: np.ndarray, x
     return out
 
 
+_POISSON_GROW = 4  # pixels the Poisson domain extends past the logo's coverage
+
+
 def poisson_window(shape: tuple[int, int], patch_shape: tuple[int, int], x: int, y: int, margin: int) -> tuple[int, int, int, int] | None:
     """The ``(x0, y0, x1, y1)`` crop of a ``shape`` image that :func:`poisson_blend` may change: the patch plus ``margin``, clipped.
 
@@ -99,9 +102,10 @@ def poisson_blend(
 
     The source is the patch alpha-composited over the canvas, so partly
     transparent edges keep their look; the gradient domain is the patch's
-    coverage (``alpha > 0.02``, dilated by one pixel) inside a crop of the patch
-    plus ``margin`` pixels (:func:`poisson_window`); nothing outside that crop
-    changes. ``mixed`` uses ``MIXED_CLONE`` (the stronger gradient of logo and
+    coverage (``alpha > 0.02``) grown by ``_POISSON_GROW`` pixels, solved on a
+    crop of the patch plus ``margin`` pixels (:func:`poisson_window`) padded by
+    reflection (a logo cut by the image border is mirrored across it, so the
+    cut edge keeps its contrast); nothing outside that crop changes. ``mixed`` uses ``MIXED_CLONE`` (the stronger gradient of logo and
     background wins: texture shows through) instead of ``NORMAL_CLONE``.
     Geometry is unchanged; only colours shift toward the surroundings.
 
@@ -124,14 +128,22 @@ def poisson_blend(
     if cw is None:
         return out
     cover[cw[0], cw[1]] = alpha[cw[2], cw[3]]
-    mask = cv2.dilate((cover > 0.02).astype(np.uint8) * 255, np.ones((3, 3), np.uint8))
-    mask[0, :] = mask[-1, :] = 0
-    mask[:, 0] = mask[:, -1] = 0  # seamlessClone needs a domain that does not touch the crop border
-    if mask.shape[0] < 3 or mask.shape[1] < 3 or not mask.any():
+    if not (cover > 0.02).any():
         out[y0:y1, x0:x1] = src
         return out
+    # seamlessClone erodes its domain by a few pixels (OpenCV 5 also from the domain's bounding box), so the
+    # domain is the coverage grown by _POISSON_GROW on a crop padded by reflection; where the logo runs off the
+    # image the padding mirrors it, so its cut edge keeps its contrast instead of fading into the border.
+    grow = _POISSON_GROW
+    covered = (cover > 0.02).astype(np.uint8) * 255
+    h, w = covered.shape
+    pads = [grow + 2 + (n if covered[edge].any() else 0) for n, edge in ((h, 0), (h, -1), (w, (..., 0)), (w, (..., -1)))]
+    mask = cv2.copyMakeBorder(covered, *pads, cv2.BORDER_REFLECT_101)
+    mask = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
+    mask[:1], mask[-1:], mask[:, :1], mask[:, -1:] = 0, 0, 0, 0
+    dst_p, src_p = (cv2.copyMakeBorder(a, *pads, cv2.BORDER_REFLECT_101) for a in (dst, src))
     bx, by, bw, bh = cv2.boundingRect(mask)
     center = (bx + bw // 2, by + bh // 2)
     flag = cv2.MIXED_CLONE if mixed else cv2.NORMAL_CLONE
-    out[y0:y1, x0:x1] = cv2.seamlessClone(src, dst, mask, center, flag)
+    out[y0:y1, x0:x1] = cv2.seamlessClone(src_p, dst_p, mask, center, flag)[pads[0] : pads[0] + h, pads[2] : pads[2] + w]
     return out
