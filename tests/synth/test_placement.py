@@ -54,6 +54,26 @@ def test_without_regions_logos_go_anywhere(bank: LogoBank) -> None:
     assert np.mean(inside) < 0.6  # the region covers 18% of the frame
 
 
+def test_region_prob_sends_a_share_of_logos_off_the_regions(bank: LogoBank) -> None:
+    analysis = one_region()
+    bg = smooth_backgrounds(1, shape=(120, 160))[0]
+
+    def inside_share(cfg: SynthConfig) -> float:
+        fractions = [
+            np.count_nonzero(i.mask & (analysis.labels == 5)) / i.area
+            for s in range(24)
+            for i in compose(bg, bank, np.random.default_rng(s), cfg, analysis).instances
+        ]
+        return float(np.mean([f >= CFG.min_in_region - 1e-9 for f in fractions]))
+
+    always, never = inside_share(CFG), inside_share(dataclasses.replace(CFG, region_prob=0.0))
+    half = inside_share(dataclasses.replace(CFG, region_prob=0.5))
+    assert always > 0.6 and never < 0.4  # the region covers 18% of the frame
+    assert never < half < always
+    with pytest.raises(ValueError, match="region_prob"):
+        SynthConfig(region_prob=1.5)
+
+
 def test_crop_analysis_maps_through_the_crop() -> None:
     analysis = one_region()
     view = crop_analysis(analysis, (60, 10, 80, 60), (160, 120))  # 2x zoom on the region's neighbourhood

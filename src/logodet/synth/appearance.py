@@ -18,6 +18,7 @@ from logodet.assets.logos import LogoAsset
 from logodet.synth.augment import gaussian_blur, jitter_colors
 from logodet.synth.blend import clip_window
 from logodet.synth.config import SynthConfig
+from logodet.synth.plates import two_tone
 
 __all__ = [
     "add_noise",
@@ -270,7 +271,8 @@ def logo_colors(
 
     ``alpha`` and ``mask`` are the warped coverage and its threshold; ``color``
     the warped premultiplied colours of a multi-colour logo, or ``None`` for a
-    monochrome icon, which is painted by ``cfg.color_model``.
+    monochrome icon, which is painted by ``cfg.color_model`` (and, with
+    probability ``cfg.two_tone_prob``, mixed with a second colour).
 
     A monochrome icon without shading or noise gets a single ``[1, 1, 3]``
     colour that broadcasts over the patch.
@@ -280,6 +282,8 @@ def logo_colors(
         mean = cv2.mean(under, mask=mask.view(np.uint8))[:3]
         paint = choose_logo_color(asset.brand_color, mean, rng, cfg.color_model, cfg.min_contrast, cfg.neutral_tint_prob)
         rgb = jitter_colors(np.asarray(paint, np.float32).reshape(1, 1, 3) / np.float32(255.0), rng, cfg)  # broadcasts
+        if cfg.two_tone_prob > 0.0 and rng.random() < cfg.two_tone_prob:
+            rgb = two_tone(rgb.reshape(3), alpha.shape, rng)
     else:
         rgb = jitter_colors(straight_colors(color, alpha, cfg.feather), rng, cfg, weight=alpha)
     if rng.random() < cfg.shading_prob:

@@ -35,6 +35,7 @@ from logodet.synth.blend import BLEND_MODES, alpha_blend, feather_alpha, poisson
 from logodet.synth.config import SynthConfig
 from logodet.synth.distractors import DistractorBank
 from logodet.synth.placement import Occupancy, SceneView, choose_position, choose_region, crop_analysis, region_fraction, warp_quality
+from logodet.synth.plates import PLATE_SHAPES, plate_alpha, plate_colors
 from logodet.synth.surfaces import BackgroundAnalysis
 
 __all__ = ["Composition", "Instance", "compose", "sample_class", "sample_logo_count"]
@@ -232,7 +233,8 @@ def _paint(
     """Place, recolour and blend one logo (or distractor); the new canvas, or ``None`` when it found no place."""
     pad = math.ceil(3.0 * max(cfg.feather, cfg.blur_sigma, 1.0) + cfg.motion_blur_px / 2.0) + 1
     placed = None
-    if view is not None and view.regions:
+    on_region = cfg.region_prob >= 1.0 or (cfg.region_prob > 0.0 and rng.random() < cfg.region_prob)
+    if view is not None and view.regions and on_region:
         placed = _place_on_region(asset, view, used, occupancy, rng, cfg, pad)
         if placed is not None:
             used.add(placed.region)  # type: ignore[arg-type]
@@ -241,6 +243,12 @@ def _paint(
         if placed is None:
             return None
     alpha, mask, x, y = placed.alpha, placed.mask, placed.x, placed.y
+    if cfg.plate_prob > 0.0 and rng.random() < cfg.plate_prob:
+        shape = PLATE_SHAPES[int(rng.integers(len(PLATE_SHAPES)))]
+        plate, p = plate_alpha(mask, float(rng.uniform(*cfg.plate_margin)), shape)
+        plate[occupancy.covered(plate.shape, x - p, y - p)] = 0.0  # never over a labelled logo
+        colors = plate_colors(plate, rng, asset.brand_color)
+        canvas = alpha_blend(canvas, colors * plate[..., None], plate, x - p, y - p, inplace=True)
     rgb = logo_colors(canvas, asset, alpha, placed.color, mask, x, y, rng, cfg)
     a = feather_alpha(alpha, cfg.feather) if mode == "feather" else alpha
     a = a * np.float32(rng.uniform(cfg.opacity[0], cfg.opacity[1]))
@@ -289,8 +297,8 @@ def compose(
     ``cfg.class_balance``, variant uniform) and, with a distractor bank,
     ``cfg.distractors`` unlabelled icons, in random order, are placed:
 
-    - with ``analysis`` (of the uncropped background) and ``cfg.use_regions``:
-      on a region visible in the crop (area-weighted, unused ones first), the
+    - with ``analysis`` (of the uncropped background) and ``cfg.use_regions``,
+      for a ``cfg.region_prob`` fraction of the logos: on a region visible in the crop (area-weighted, unused ones first), the
       long side a ``cfg.region_scale`` fraction of the region's inscribed
       diameter, warped by the homography of the region's plane
       (``cfg.use_planes``; else a similarity plus perspective jitter), at least

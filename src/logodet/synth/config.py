@@ -65,6 +65,9 @@ class SynthConfig:
             (off: uniform random positions, as without analysis).
         use_planes: warp logos with the homography of their region's plane
             (off: fronto-parallel similarity plus ``perspective`` jitter).
+        region_prob: probability that a logo is placed on a region at all (else at a
+            random position and ``scale``, as without analysis); real photos mix
+            logos on surfaces with close-ups far larger than any region.
         region_scale: logo long side as a fraction of the region's inscribed
             diameter (twice ``inner_radius``), ``[min, max]`` log-uniform.
         min_in_region: smallest fraction of the logo mask inside its region.
@@ -76,6 +79,12 @@ class SynthConfig:
             with the area under the logo, else a lightness-flipped or palette colour
             that does, after SynthText) or ``random``.
         min_contrast: WCAG contrast ratio the ``contrast`` model guarantees.
+        two_tone_prob: probability that a monochrome icon's paint is mixed with a
+            second colour (gradient, soft blobs or a hard split).
+        plate_prob: probability that a logo (or distractor) sits on a backing plate
+            (ellipse, rounded rectangle or grown hull in white, black, brand or a
+            random colour), as on signs, badges and stickers; never labelled.
+        plate_margin: plate margin around the logo as a fraction of its long side, ``[min, max]``.
         motion_blur_prob: probability of a motion blur of the logo.
         motion_blur_px: largest motion-blur length in pixels.
         noise_prob: probability of Gaussian noise on the logo.
@@ -132,12 +141,16 @@ class SynthConfig:
     shard_size: int = 256
     use_regions: bool = True
     use_planes: bool = True
+    region_prob: float = 1.0
     region_scale: tuple[float, float] = (0.5, 1.1)
     min_in_region: float = 0.8
     min_warp_px: int = 8
     max_anisotropy: float = 4.0
     color_model: str = "contrast"
     min_contrast: float = 2.0
+    two_tone_prob: float = 0.0
+    plate_prob: float = 0.0
+    plate_margin: tuple[float, float] = (0.05, 0.3)
     motion_blur_prob: float = 0.15
     motion_blur_px: float = 7.0
     noise_prob: float = 0.2
@@ -187,12 +200,16 @@ class SynthConfig:
 
     def _check_scene_fields(self) -> None:
         """Validation of the placement / appearance / blending / distractor fields."""
-        probs = ("min_in_region", "motion_blur_prob", "noise_prob", "jpeg_artifact_prob", "shading_prob", "shadow_prob")
+        probs = (
+            *("region_prob", "two_tone_prob", "plate_prob", "min_in_region", "motion_blur_prob", "noise_prob"),
+            *("jpeg_artifact_prob", "shading_prob", "shadow_prob"),
+        )
         for name in (*probs, "poisson_mixed_prob"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name}: expected a fraction in [0, 1], got {value}")
         _check_range("region_scale", self.region_scale, 1e-3, 10.0)
+        _check_range("plate_margin", self.plate_margin, 0.0, 2.0)
         _check_range("shading_strength", self.shading_strength, 0.0, 1.0)
         _check_range("shadow_opacity", self.shadow_opacity, 0.0, 1.0)
         _check_range("jpeg_artifact_quality", self.jpeg_artifact_quality, 1, 100)

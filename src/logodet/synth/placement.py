@@ -129,6 +129,18 @@ class Occupancy:
         area = int(np.count_nonzero(full))
         self._placed.append(_Placed(full, area, area, int(np.count_nonzero(mask)), labelled))
 
+    def covered(self, shape: tuple[int, int], x: int, y: int) -> np.ndarray:
+        """``bool`` window of ``shape`` at ``(x, y)``: where a labelled instance is visible (distractors not counted)."""
+        out = np.zeros(shape, bool)
+        win = clip_window(self.shape, shape, x, y)
+        if win is None:
+            return out
+        rows, cols, prows, pcols = win
+        for p in self._placed:
+            if p.labelled:
+                out[prows, pcols] |= p.visible[rows, cols]
+        return out
+
     def labelled(self, index: int) -> bool:
         """Whether placement ``index`` is a labelled instance (not a distractor)."""
         return self._placed[index].labelled
