@@ -24,6 +24,8 @@ __all__ = ["ensure_venv", "run_yolo_baseline"]
 _CHILD = r"""
 import json, os, sys
 from ultralytics import YOLO
+import ultralytics.utils.torch_utils as torch_utils
+torch_utils.NUM_THREADS = int(os.environ["OMP_NUM_THREADS"])  # Ultralytics trains on cpu_count - 1 threads; use logodet's
 args = json.loads(sys.argv[1])
 model = YOLO("yolo11n.yaml")
 model.train(data=args["data"], imgsz=args["imgsz"], batch=args["batch"], epochs=1000, time=args["hours"], workers=0,
@@ -88,7 +90,8 @@ def run_yolo_baseline(
     }
     script = out / "yolo_child.py"
     script.write_text(_CHILD)
-    env = dict(os.environ, YOLO_OFFLINE="1", YOLO_CONFIG_DIR=str(out / "config"), OMP_NUM_THREADS=str(os.cpu_count() or 1))
+    threads = os.environ.get("OMP_NUM_THREADS") or str(os.cpu_count() or 1)  # the same threads as logodet's runs
+    env = dict(os.environ, YOLO_OFFLINE="1", YOLO_CONFIG_DIR=str(out / "config"), OMP_NUM_THREADS=threads)
     proc = subprocess.run([str(python), str(script), json.dumps(args)], env=env)
     if proc.returncode != 0:
         raise RuntimeError(f"the YOLO11n baseline failed (exit {proc.returncode}); its output is above")

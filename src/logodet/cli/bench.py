@@ -29,7 +29,7 @@ def realworld_cmd(
     baselines: str = typer.Option("naive,yolo", "--baselines", help="Comma-separated: naive, yolo (empty: none)."),
     tracks: str = typer.Option("cold,fewshot", "--tracks", help="Comma-separated: cold, fewshot."),
     synth_images: int = typer.Option(3000, "--synth-images", min=16, help="Synthetic images per profile."),
-    imgsz: int = typer.Option(416, "--imgsz", help="Training and test input size."),
+    imgsz: int = typer.Option(320, "--imgsz", help="Training and test input size."),
     seed: int = typer.Option(0, "--seed"),
     sets: list[str] | None = typer.Option(None, "--set", help="Any RealWorldConfig field as key=value, e.g. model=..."),
 ) -> None:
