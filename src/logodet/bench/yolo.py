@@ -27,11 +27,15 @@ from ultralytics import YOLO
 import ultralytics.utils.torch_utils as torch_utils
 torch_utils.NUM_THREADS = int(os.environ["OMP_NUM_THREADS"])  # Ultralytics trains on cpu_count - 1 threads; use logodet's
 args = json.loads(sys.argv[1])
-model = YOLO("yolo11n.yaml")
-model.train(data=args["data"], imgsz=args["imgsz"], batch=args["batch"], epochs=1000, time=args["hours"], workers=0,
-            device="cpu", plots=False, val=False, amp=False, project=args["out"], name="train", exist_ok=True,
-            seed=args["seed"], deterministic=True, verbose=False)
-weights = os.path.join(args["out"], "train", "weights", "last.pt")
+done = os.path.join(args["out"], "trained.json")
+if not os.path.isfile(done):  # a finished training is kept: a re-run only predicts
+    model = YOLO("yolo11n.yaml")
+    model.train(data=args["data"], imgsz=args["imgsz"], batch=args["batch"], epochs=1000, time=args["hours"], workers=0,
+                device="cpu", plots=False, val=False, amp=False, project=args["out"], name="train", exist_ok=True,
+                seed=args["seed"], deterministic=True, verbose=False)
+    weights = os.path.join(str(model.trainer.save_dir), "weights", "last.pt")
+    json.dump({"weights": weights}, open(done, "w"))
+weights = json.load(open(done))["weights"]
 trained = YOLO(weights)
 names = trained.names
 out = {}
@@ -83,7 +87,7 @@ def run_yolo_baseline(
         "imgsz": int(imgsz),
         "batch": int(batch),
         "hours": minutes / 60.0,
-        "out": str(out),
+        "out": str(out.resolve()),  # Ultralytics puts a relative project under its own runs/ folder
         "seed": int(seed),
         "predict": {k: [str(ds.image_path(r)) for r in ds.images] for k, ds in splits.items()},
         "ids": {k: _coco_ids(ds) for k, ds in splits.items()},
