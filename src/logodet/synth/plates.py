@@ -70,6 +70,12 @@ def plate_alpha(mask: np.ndarray, margin: float, shape: str) -> tuple[np.ndarray
     return alpha, pad
 
 
+def _ramp(h: int, w: int, theta: float, x0: float = 0.0, y0: float = 0.0) -> np.ndarray:
+    """``float32 [h, w]`` signed distance of each pixel from the line through ``(x0, y0)`` across direction ``theta``."""
+    yy, xx = np.mgrid[:h, :w].astype(np.float32)
+    return (xx - x0) * math.cos(theta) + (yy - y0) * math.sin(theta)
+
+
 def _random_color(rng: np.random.Generator, brand: tuple[int, int, int] | None) -> np.ndarray:
     kind = rng.random()
     if kind < 0.4:
@@ -94,9 +100,7 @@ def plate_colors(alpha: np.ndarray, rng: np.random.Generator, brand: tuple[int, 
     """
     h, w = alpha.shape
     base = _random_color(rng, brand)
-    theta = rng.uniform(0.0, 2.0 * math.pi)
-    yy, xx = np.mgrid[:h, :w].astype(np.float32)
-    t = (xx * math.cos(theta) + yy * math.sin(theta)) / max(h, w, 1)
+    t = _ramp(h, w, rng.uniform(0.0, 2.0 * math.pi)) / max(h, w, 1)
     light = 1.0 + float(rng.uniform(0.0, 0.35)) * (t - t.mean())
     rgb = np.clip(base[None, None, :] * light[..., None], 0.0, 1.0)
     if rng.random() < 0.35:  # a rim of another colour, as on badges and seals
@@ -118,17 +122,13 @@ def two_tone(paint: np.ndarray, shape: tuple[int, int], rng: np.random.Generator
     other = _random_color(rng, None)
     kind = int(rng.integers(3))
     if kind == 0:  # linear gradient
-        theta = rng.uniform(0.0, 2.0 * math.pi)
-        yy, xx = np.mgrid[:h, :w].astype(np.float32)
-        t = xx * math.cos(theta) + yy * math.sin(theta)
+        t = _ramp(h, w, rng.uniform(0.0, 2.0 * math.pi))
     elif kind == 1:  # soft blobs
         cells = rng.random((int(rng.integers(2, 5)), int(rng.integers(2, 5)))).astype(np.float32)
         t = cv2.resize(cells, (w, h), interpolation=cv2.INTER_CUBIC)
     else:  # a hard split along a random line
         theta = rng.uniform(0.0, 2.0 * math.pi)
-        yy, xx = np.mgrid[:h, :w].astype(np.float32)
-        d = (xx - rng.uniform(0.3, 0.7) * w) * math.cos(theta) + (yy - rng.uniform(0.3, 0.7) * h) * math.sin(theta)
-        t = (d > 0).astype(np.float32)
+        t = (_ramp(h, w, theta, rng.uniform(0.3, 0.7) * w, rng.uniform(0.3, 0.7) * h) > 0).astype(np.float32)
     t = (t - t.min()) / max(float(t.max() - t.min()), 1e-6)
     rgb = paint.reshape(1, 1, 3) * (1.0 - t[..., None]) + other.reshape(1, 1, 3) * t[..., None]
     return rgb.astype(np.float32)
