@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from logodet.bench.profiles import ABLATIONS, PROFILES
-from logodet.bench.realworld import RealWorldConfig, run_realworld, split_real
-from logodet.bench.report import goal_lines
+from logodet.bench.realworld import RealWorldConfig, plan_runs, run_realworld, split_real
+from logodet.bench.report import ABLATION_REFERENCE, ablation_lines, goal_lines
 from logodet.bench.textures import write_textures
 from logodet.datasets.formats.coco import load_coco
 
@@ -88,6 +88,7 @@ def test_end_to_end_report_and_resume(mini):
         assert set(row["per_brand_AP50"]) == set(slugs)
     md = (root / "bench" / "report.md").read_text()
     assert "## Goals" in md and "cold start AP50" in md and "| brand |" in md
+    assert "## Ablation" in md and "| cold start (SynthLogo) | 0.01 |" in md, "the cold run (same budget) is the ablations' reference"
     assert json.loads((root / "bench" / "report.json").read_text())["rows"][0]["name"] == names[0]
     assert (root / "bench" / "data" / "textures").is_dir()
     done = root / "bench" / "runs"
@@ -108,3 +109,24 @@ def test_goal_lines_and_profiles():
     assert "missed by 0.100" in lines[1] and "few-shot AP50: not measured" in lines[2]
     assert "missed by 0.200" in lines[3] and "yes (0.550 vs 0.300)" in lines[4]
     assert set(ABLATIONS) < set(PROFILES) and not PROFILES["naive"].distractors
+
+
+def test_plan_runs_adds_an_ablation_reference_at_the_ablation_budget():
+    cfg = RealWorldConfig(budget_minutes=60, ablation_minutes=15, ablations=("all",), baselines=())
+    specs = plan_runs(cfg, few_shot=True)
+    assert [s.name for s in specs[:2]] == ["cold start (SynthLogo)", "few-shot K=5 (SynthLogo + real)"]
+    assert specs[2].name == ABLATION_REFERENCE and specs[2].profile == "synthlogo" and specs[2].minutes == 15
+    assert [s.profile for s in specs[3:]] == list(ABLATIONS) and all(s.minutes == 15 for s in specs[3:])
+    same = plan_runs(RealWorldConfig(budget_minutes=15, ablation_minutes=15, ablations=("no_planes",), baselines=()), few_shot=False)
+    assert [s.profile for s in same] == ["synthlogo", "no_planes"], "the cold run at the same budget is the reference"
+    assert [s.name for s in plan_runs(RealWorldConfig(tracks=("fewshot",), baselines=()), few_shot=False)] == []
+
+
+def test_ablation_lines_compare_with_the_reference():
+    row = lambda name, ap50, minutes=15: {"name": name, "AP50": ap50, "AP": ap50 / 2, "presence_f1": 0.4, "budget_minutes": minutes}  # noqa: E731
+    rows = [row("cold start (SynthLogo)", 0.3, 60), row(ABLATION_REFERENCE, 0.25), row("ablation: without planes", 0.2)]
+    lines = ablation_lines(rows)
+    assert ABLATION_REFERENCE in lines[2] and "| 0.200 | -0.050 |" in lines[3] and len(lines) == 4
+    assert "| 0.200 | -0.100 |" in ablation_lines([row("cold start (SynthLogo)", 0.3), rows[2]])[3]
+    assert "No SynthLogo run at 15 min" in ablation_lines([row("cold start (SynthLogo)", 0.3, 60), rows[2]])[-1]
+    assert ablation_lines(rows[:2]) == []

@@ -16,9 +16,11 @@ what is done):
 3. **Runs.** Cold start (synthetic only), few-shot (synthetic plus the real
    shots, repeated ``real_repeat`` times per epoch), the naive copy-paste
    baseline, Ultralytics YOLO11n on the same synthetic data, and the
-   ablations at ``ablation_minutes``. logodet runs get a number of epochs
-   that fits the CPU budget (measured on the first steps and recorded, so a
-   run can be repeated exactly) with the budget as a hard stop.
+   ablations at ``ablation_minutes`` (with SynthLogo itself at that budget as
+   their reference, unless the cold-start run already has it). logodet runs
+   get a number of epochs that fits the CPU budget (measured on the first
+   steps and recorded, so a run can be repeated exactly) with the budget as a
+   hard stop.
 4. **Report.** ``report.md`` and ``report.json`` in ``--out``.
 """
 
@@ -34,10 +36,11 @@ from typing import Any
 
 from logodet.bench.evaluate import score_run
 from logodet.bench.profiles import ABLATIONS, get_profile
+from logodet.bench.report import ABLATION_REFERENCE
 from logodet.io import atomic_write_json
 from logodet.types import DetectionDataset
 
-__all__ = ["FLICKRLOGOS_BRANDS", "RealWorldConfig", "prepare_logos", "run_realworld", "split_real"]
+__all__ = ["FLICKRLOGOS_BRANDS", "RealWorldConfig", "RunSpec", "plan_runs", "prepare_logos", "run_realworld", "split_real"]
 
 FLICKRLOGOS_BRANDS = (
     *("adidas", "apple", "bmw", "citroen", "cocacola", "dhl", "fedex", "ferrari", "ford", "google", "hp", "intel"),
@@ -250,6 +253,26 @@ def _with_shots(synthetic: DetectionDataset, shots: DetectionDataset, repeat: in
     return merged
 
 
+def plan_runs(cfg: RealWorldConfig, few_shot: bool) -> list[RunSpec]:
+    """The rows to run, in order: the tracks, the baselines, then the ablations (with their reference)."""
+    specs = []
+    if "cold" in cfg.tracks:
+        specs.append(RunSpec("cold start (SynthLogo)", "synthlogo", minutes=cfg.budget_minutes))
+    if few_shot:
+        specs.append(RunSpec(f"few-shot K={cfg.shots} (SynthLogo + real)", "synthlogo", fewshot=True, minutes=cfg.budget_minutes))
+    if "naive" in cfg.baselines:
+        specs.append(RunSpec("baseline: naive copy-paste", "naive", minutes=cfg.budget_minutes))
+    if "yolo" in cfg.baselines:
+        specs.append(RunSpec("baseline: YOLO11n on SynthLogo data", "synthlogo", trainer="yolo", minutes=cfg.budget_minutes))
+    ablations = ABLATIONS if "all" in cfg.ablations else cfg.ablations
+    if ablations and not ("cold" in cfg.tracks and cfg.ablation_minutes == cfg.budget_minutes):
+        # each ablation is compared with SynthLogo trained for the same (smaller) budget
+        specs.append(RunSpec(ABLATION_REFERENCE, "synthlogo", minutes=cfg.ablation_minutes))
+    for name in ablations:
+        specs.append(RunSpec(f"ablation: {get_profile(name).description}", name, minutes=cfg.ablation_minutes))
+    return specs
+
+
 def run_realworld(cfg: RealWorldConfig) -> dict[str, Any]:
     """Run the benchmark (skipping finished rows) and write ``report.md`` / ``report.json``; the report dict."""
     from logodet.bench.report import write_report
@@ -260,17 +283,7 @@ def run_realworld(cfg: RealWorldConfig) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     logos = prepare_logos(cfg, out)
     val_all, test, shots, few_val, notes = split_real(cfg)
-    specs = []
-    if "cold" in cfg.tracks:
-        specs.append(RunSpec("cold start (SynthLogo)", "synthlogo", minutes=cfg.budget_minutes))
-    if shots is not None:
-        specs.append(RunSpec(f"few-shot K={cfg.shots} (SynthLogo + real)", "synthlogo", fewshot=True, minutes=cfg.budget_minutes))
-    if "naive" in cfg.baselines:
-        specs.append(RunSpec("baseline: naive copy-paste", "naive", minutes=cfg.budget_minutes))
-    if "yolo" in cfg.baselines:
-        specs.append(RunSpec("baseline: YOLO11n on SynthLogo data", "synthlogo", trainer="yolo", minutes=cfg.budget_minutes))
-    for name in ABLATIONS if "all" in cfg.ablations else cfg.ablations:
-        specs.append(RunSpec(f"ablation: {get_profile(name).description}", name, minutes=cfg.ablation_minutes))
+    specs = plan_runs(cfg, few_shot=shots is not None)
     rows = []
     for spec in specs:
         slug = "".join(c if c.isalnum() else "-" for c in spec.name.lower()).strip("-")

@@ -7,9 +7,10 @@ from typing import Any
 
 from logodet.io import atomic_write_bytes, atomic_write_json
 
-__all__ = ["GOALS", "goal_lines", "render_markdown", "write_report"]
+__all__ = ["ABLATION_REFERENCE", "GOALS", "ablation_lines", "goal_lines", "render_markdown", "write_report"]
 
 GOALS = {"cold_AP50": 0.50, "cold_F1": 0.60, "fewshot_AP50": 0.75, "yolo_ratio": 1.3}
+ABLATION_REFERENCE = "ablation reference: SynthLogo, every stage on"
 
 
 def _f(v: Any, digits: int = 3) -> str:
@@ -49,6 +50,30 @@ def goal_lines(rows: list[dict]) -> list[str]:
     return out
 
 
+def ablation_lines(rows: list[dict]) -> list[str]:
+    """A table of the ablation rows against SynthLogo at the same budget (empty without ablations).
+
+    The reference is the ``ABLATION_REFERENCE`` row, else the cold-start row
+    when it was trained for the ablations' budget.
+    """
+    ablations = [r for r in rows if r["name"].startswith("ablation: ")]
+    if not ablations:
+        return []
+    minutes = ablations[0]["budget_minutes"]
+    ref = _row(rows, ABLATION_REFERENCE)
+    cold = _row(rows, "cold start")
+    if ref is None and cold is not None and cold["budget_minutes"] == minutes:
+        ref = cold
+    out = ["| run | CPU min | AP50 | change vs all stages | AP | presence F1 |", "|---|---:|---:|---:|---:|---:|"]
+    for r in ([ref] if ref else []) + ablations:
+        delta = "" if ref is None or r is ref else f"{r['AP50'] - ref['AP50']:+.3f}"
+        out.append(f"| {r['name']} | {r['budget_minutes']:g} | {_f(r['AP50'])} | {delta} | {_f(r['AP'])} | {_f(r['presence_f1'])} |")
+    if ref is None:
+        out.append("")
+        out.append(f"No SynthLogo run at {minutes:g} min to compare with.")
+    return out
+
+
 def render_markdown(report: dict) -> str:
     """The report as markdown."""
     rows = report["rows"]
@@ -74,6 +99,9 @@ def render_markdown(report: dict) -> str:
         cells = [r["AP"], r["AP50"], r["AP75"], r["APs"], r["APm"], r["APl"]]
         cells += [r["presence_precision"], r["presence_recall"], r["presence_f1"], r["presence_threshold"], r["fp_per_negative_image"]]
         lines.append(f"| {r['name']} | {r['budget_minutes']:g} | " + " | ".join(_f(c) for c in cells) + " |")
+    ablation = ablation_lines(rows)
+    if ablation:
+        lines += ["", "## Ablation: one synthesis stage off at a time (test split)", "", *ablation]
     brands = sorted({b for r in rows for b in r.get("per_brand_AP50", {})})
     if brands:
         lines += ["", "## AP50 per brand", "", "| brand | " + " | ".join(r["name"] for r in rows) + " |", "|---|" + "---:|" * len(rows)]
