@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from logodet.bench.profiles import ABLATIONS, PROFILES
-from logodet.bench.realworld import RealWorldConfig, plan_runs, run_realworld, split_real
+from logodet.bench.realworld import RealWorldConfig, fit_epochs, plan_runs, run_realworld, split_real
 from logodet.bench.report import ABLATION_REFERENCE, ablation_lines, goal_lines
 from logodet.bench.textures import write_textures
 from logodet.datasets.formats.coco import load_coco
@@ -130,3 +130,21 @@ def test_ablation_lines_compare_with_the_reference():
     assert "| 0.200 | -0.100 |" in ablation_lines([row("cold start (SynthLogo)", 0.3), rows[2]])[3]
     assert "No SynthLogo run at 15 min" in ablation_lines([row("cold start (SynthLogo)", 0.3, 60), rows[2]])[-1]
     assert ablation_lines(rows[:2]) == []
+
+
+def test_step_time_is_measured_once_per_bench_folder(tmp_path, monkeypatch):
+    import logodet.bench.realworld as rw
+
+    calls = []
+    monkeypatch.setattr(rw, "_probe_step_seconds", lambda cfg, ds, out: calls.append(out) or 1.25)
+    cfg = RealWorldConfig(out=str(tmp_path))
+    assert rw._step_seconds(cfg, None, tmp_path) == 1.25 and rw._step_seconds(cfg, None, tmp_path) == 1.25
+    assert len(calls) == 1 and (tmp_path / "runs" / "step_seconds.json").is_file()
+    assert rw._step_seconds(RealWorldConfig(imgsz=416), None, tmp_path) == 1.25 and len(calls) == 2, "another input size is probed"
+    assert rw._step_seconds(RealWorldConfig(seconds_per_step=0.5), None, tmp_path) == 0.5 and len(calls) == 2
+
+
+def test_fit_epochs_rounds_to_the_nearest_epoch():
+    cfg = RealWorldConfig(batch=8)
+    assert [fit_epochs(cfg, 3000, 15.0, s) for s in (1.34, 1.1, 2.5, 100.0)] == [2, 2, 1, 1]
+    assert fit_epochs(cfg, 3000, 60.0, 1.0) == 10

@@ -18,9 +18,9 @@ what is done):
    baseline, Ultralytics YOLO11n on the same synthetic data, and the
    ablations at ``ablation_minutes`` (with SynthLogo itself at that budget as
    their reference, unless the cold-start run already has it). logodet runs
-   get a number of epochs that fits the CPU budget (measured on the first
-   steps and recorded, so a run can be repeated exactly) with the budget as a
-   hard stop.
+   get the number of epochs that fits the CPU budget (from one step-time
+   measurement per bench folder, recorded with each run's plan so a run can be
+   repeated exactly) with the budget as a hard stop.
 4. **Report.** ``report.md`` and ``report.json`` in ``--out``.
 """
 
@@ -40,7 +40,7 @@ from logodet.bench.report import ABLATION_REFERENCE
 from logodet.io import atomic_write_json
 from logodet.types import DetectionDataset
 
-__all__ = ["FLICKRLOGOS_BRANDS", "RealWorldConfig", "RunSpec", "plan_runs", "prepare_logos", "run_realworld", "split_real"]
+__all__ = ["FLICKRLOGOS_BRANDS", "RealWorldConfig", "RunSpec", "fit_epochs", "plan_runs", "prepare_logos", "run_realworld", "split_real"]
 
 FLICKRLOGOS_BRANDS = (
     *("adidas", "apple", "bmw", "citroen", "cocacola", "dhl", "fedex", "ferrari", "ford", "google", "hp", "intel"),
@@ -74,6 +74,7 @@ class RealWorldConfig:
     batch: int = 8
     lr: float = 2e-3
     freeze: int = -1  # the whole backbone: the best AP50 per CPU minute on flickrlogos27-dev (RESULTS.md)
+    seconds_per_step: float = 0.0  # plan epochs from this step time; 0: measured once per bench folder
     tracks: tuple[str, ...] = ("cold", "fewshot")
     baselines: tuple[str, ...] = ("naive", "yolo")
     ablations: tuple[str, ...] = ()
@@ -172,9 +173,38 @@ def _synthesize(cfg: RealWorldConfig, profile_name: str, logos: Path, out: Path)
     return folder
 
 
-def _fit_epochs(cfg: RealWorldConfig, images: int, minutes: float, seconds_per_step: float) -> int:
+def fit_epochs(cfg: RealWorldConfig, images: int, minutes: float, seconds_per_step: float) -> int:
+    """Epochs of ``images`` that ``minutes`` of training hold, rounded to the nearest (at least 1).
+
+    Rounded rather than floored: flooring threw away up to an epoch (1.8 epochs
+    of data became 1); a last epoch that does not fit is cut by the budget,
+    and the trainer still validates what it trained.
+
+    Example:
+        >>> fit_epochs(RealWorldConfig(batch=8), 3000, 15.0, 1.34)
+        2
+    """
     steps = minutes * 60.0 / max(seconds_per_step, 1e-6)
-    return max(1, math.floor(steps * cfg.batch / max(images, 1)))
+    return max(1, round(steps * cfg.batch / max(images, 1)))
+
+
+def _step_seconds(cfg: RealWorldConfig, train_set: DetectionDataset, out: Path) -> float:
+    """Seconds per optimizer step for planning: ``cfg.seconds_per_step``, else one probe per bench folder.
+
+    Every logodet row of a bench folder (same model, input size, batch and
+    freezing) is planned from the same measurement, so equal budgets get
+    equal numbers of steps; probing each row separately let a probe slowed by
+    other work on the machine cost a row an epoch.
+    """
+    if cfg.seconds_per_step > 0:
+        return cfg.seconds_per_step
+    cache = out / "runs" / "step_seconds.json"
+    key = f"{cfg.model} imgsz={cfg.imgsz} batch={cfg.batch} freeze={cfg.freeze}"
+    known = json.loads(cache.read_text()) if cache.is_file() else {}
+    if key not in known:
+        known[key] = _probe_step_seconds(cfg, train_set, out / "runs")
+        atomic_write_json(cache, known, indent=2)
+    return float(known[key])
 
 
 def _probe_step_seconds(cfg: RealWorldConfig, train_set: DetectionDataset, out: Path) -> float:
@@ -222,8 +252,8 @@ def _train_logodet(
     if plan.is_file():
         epochs = json.loads(plan.read_text())["epochs"]
     else:
-        step = _probe_step_seconds(cfg, train_set, run.parent)
-        epochs = _fit_epochs(cfg, len(train_set), spec.minutes, step)
+        step = _step_seconds(cfg, train_set, run.parent.parent)
+        epochs = fit_epochs(cfg, len(train_set), spec.minutes, step)
         atomic_write_json(plan, {"epochs": epochs, "seconds_per_step": step, "images": len(train_set)})
     spec.notes.append(f"{epochs} epochs of {len(train_set)} images planned for {spec.minutes:g} min")
     tcfg = TrainConfig(
