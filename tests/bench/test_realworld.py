@@ -86,6 +86,7 @@ def test_end_to_end_report_and_resume(mini):
     for row in report["rows"]:
         assert 0.0 <= row["AP50"] <= 1.0 and 0.0 <= row["presence_f1"] <= 1.0
         assert set(row["per_brand_AP50"]) == set(slugs)
+        assert row["input_size"] == 64, "64 px is the only size the default test scales give at imgsz 64"
     md = (root / "bench" / "report.md").read_text()
     assert "## Goals" in md and "cold start AP50" in md and "| brand |" in md
     assert "## Ablation" in md and "| cold start (SynthLogo) | 0.01 |" in md, "the cold run (same budget) is the ablations' reference"

@@ -1,8 +1,9 @@
 """Scoring a detector on real photos: COCO metrics, per-brand AP50, image-level presence, false positives per image.
 
-The presence threshold is chosen on the validation split (best micro F1)
-and only then applied to the test split; the test split never picks
-anything.
+The presence threshold (best micro F1) and the prediction input size (best
+AP50, among a few fractions of the training size) are chosen on the
+validation split and only then applied to the test split; the test split
+never picks anything.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from logodet.evaluation.predictions import normalize_ground_truth, validate_pred
 from logodet.evaluation.presence import best_presence_threshold, presence_metrics
 from logodet.types import DetectionDataset
 
-__all__ = ["false_positives_per_negative_image", "score_run"]
+__all__ = ["choose_input_size", "false_positives_per_negative_image", "input_sizes", "score_run"]
 
 
 def false_positives_per_negative_image(gt: dict, results: list[dict], threshold: float) -> tuple[float, int]:
@@ -57,3 +58,31 @@ def score_run(val: DetectionDataset, val_results: list[dict], test: DetectionDat
         "test_images": len(test),
         "val_images": len(val),
     }
+
+
+def input_sizes(imgsz: int, scales: tuple[float, ...] | list[float]) -> list[int]:
+    """Prediction input sizes to try: ``imgsz`` times each scale, rounded to a multiple of 32 (at least 64), ascending.
+
+    Example:
+        >>> input_sizes(320, (0.7, 0.8, 1.0))
+        [224, 256, 320]
+    """
+    if not scales or any(not 0 < f <= 4 for f in scales):
+        raise ValueError(f"test_scales: need fractions of imgsz in (0, 4], got {list(scales)}")
+    return sorted({max(64, round(imgsz * f / 32) * 32) for f in scales})
+
+
+def choose_input_size(val: DetectionDataset, results_by_size: dict[int, list[dict]], preferred: int) -> tuple[int, dict[int, float]]:
+    """The input size whose validation predictions have the best AP50 (ties go to ``preferred``, then the larger), and every size's AP50.
+
+    A detector trained on synthetic logos may find real ones better at another
+    input size than it was trained at (on flickrlogos27-dev a smaller one:
+    benchmarks/RESULTS.md); the validation split decides, like the threshold.
+    """
+    gt = normalize_ground_truth(val, "validation split")
+    ap50 = {
+        size: float(evaluate_coco(gt, validate_predictions(res, gt, "validation predictions")).AP50)
+        for size, res in results_by_size.items()
+    }
+    best = max(ap50, key=lambda s: (round(ap50[s], 6), s == preferred, s))
+    return best, ap50

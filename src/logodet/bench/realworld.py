@@ -21,7 +21,7 @@ what is done):
    get the number of epochs that fits the CPU budget (from one step-time
    measurement per bench folder, recorded with each run's plan so a run can be
    repeated exactly) with the budget as a hard stop.
-4. **Report.** ``report.md`` and ``report.json`` in ``--out``.
+5. **Report.** ``report.md`` and ``report.json`` in ``--out``.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from logodet.bench.evaluate import score_run
+from logodet.bench.evaluate import choose_input_size, input_sizes, score_run
 from logodet.bench.profiles import ABLATIONS, get_profile
 from logodet.bench.report import ABLATION_REFERENCE
 from logodet.io import atomic_write_json
@@ -75,6 +75,7 @@ class RealWorldConfig:
     lr: float = 2e-3
     freeze: int = -1  # the whole backbone: the best AP50 per CPU minute on flickrlogos27-dev (RESULTS.md)
     seconds_per_step: float = 0.0  # plan epochs from this step time; 0: measured once per bench folder
+    test_scales: tuple[float, ...] = (0.7, 0.8, 1.0)  # prediction input sizes tried (x imgsz); validation picks one
     tracks: tuple[str, ...] = ("cold", "fewshot")
     baselines: tuple[str, ...] = ("naive", "yolo")
     ablations: tuple[str, ...] = ()
@@ -314,6 +315,7 @@ def run_realworld(cfg: RealWorldConfig) -> dict[str, Any]:
     logos = prepare_logos(cfg, out)
     val_all, test, shots, few_val, notes = split_real(cfg)
     specs = plan_runs(cfg, few_shot=shots is not None)
+    sizes = input_sizes(cfg.imgsz, cfg.test_scales)
     rows = []
     for spec in specs:
         slug = "".join(c if c.isalnum() else "-" for c in spec.name.lower()).strip("-")
@@ -339,14 +341,21 @@ def run_realworld(cfg: RealWorldConfig) -> dict[str, Any]:
                 minutes=spec.minutes,
                 imgsz=cfg.imgsz,
                 batch=cfg.batch,
+                sizes=sizes,
             )
-            val_res, test_res = res["val"], res["test"]
+            size, val_ap50 = choose_input_size(val, res["val"], cfg.imgsz)
+            val_res, test_res = res["val"][size], res["test"][size]
         else:
             train_set = _with_shots(data, shots, cfg.real_repeat) if spec.fewshot and shots is not None else data
             best = _train_logodet(cfg, spec, train_set, val, run, data_dir)
-            val_res = predict_coco_results(best, val, conf=0.001, progress=False)
-            test_res = predict_coco_results(best, test, conf=0.001, progress=False)
-        row = {"name": spec.name, "profile": spec.profile, "trainer": spec.trainer, "budget_minutes": spec.minutes}
+            by_size = {s: predict_coco_results(best, val, conf=0.001, imgsz=s, progress=False) for s in sizes}
+            size, val_ap50 = choose_input_size(val, by_size, cfg.imgsz)
+            val_res = by_size[size]
+            test_res = predict_coco_results(best, test, conf=0.001, imgsz=size, progress=False)
+        if len(sizes) > 1:
+            tried = ", ".join(f"{s} px {val_ap50[s]:.3f}" for s in sizes)
+            spec.notes.append(f"predicts at {size} px (validation AP50: {tried})")
+        row = {"name": spec.name, "profile": spec.profile, "trainer": spec.trainer, "budget_minutes": spec.minutes, "input_size": size}
         row.update(score_run(val, val_res, test, test_res))
         row.update({"notes": spec.notes, "wall_minutes": (time.perf_counter() - t0) / 60.0})
         atomic_write_json(done, row)

@@ -40,14 +40,16 @@ trained = YOLO(weights)
 names = trained.names
 out = {}
 for split, files in args["predict"].items():
-    rows = []
-    for i in range(0, len(files), 16):
-        for image_id, res in zip(args["ids"][split][i:i + 16], trained.predict(files[i:i + 16], imgsz=args["imgsz"], conf=0.001,
-                                                                                 device="cpu", verbose=False, max_det=100)):
-            b = res.boxes
-            for (x1, y1, x2, y2), s, c in zip(b.xyxy.tolist(), b.conf.tolist(), b.cls.tolist()):
-                rows.append({"image_id": image_id, "name": names[int(c)], "bbox": [x1, y1, x2 - x1, y2 - y1], "score": s})
-    out[split] = rows
+    out[split] = {}
+    for size in args["sizes"]:
+        rows = []
+        for i in range(0, len(files), 16):
+            for image_id, res in zip(args["ids"][split][i:i + 16], trained.predict(files[i:i + 16], imgsz=size, conf=0.001,
+                                                                                     device="cpu", verbose=False, max_det=100)):
+                b = res.boxes
+                for (x1, y1, x2, y2), s, c in zip(b.xyxy.tolist(), b.conf.tolist(), b.cls.tolist()):
+                    rows.append({"image_id": image_id, "name": names[int(c)], "bbox": [x1, y1, x2 - x1, y2 - y1], "score": s})
+        out[split][str(size)] = rows
 json.dump(out, open(os.path.join(args["out"], "predictions.json"), "w"))
 """
 
@@ -79,8 +81,12 @@ def run_yolo_baseline(
     imgsz: int,
     batch: int,
     seed: int = 0,
-) -> dict[str, list[dict]]:
-    """Train YOLO11n for ``minutes`` and return COCO results per split (category ids by name, as logodet numbers them)."""
+    sizes: list[int] | None = None,
+) -> dict[str, dict[int, list[dict]]]:
+    """Train YOLO11n for ``minutes``; COCO results per split and prediction input size (default: ``imgsz`` only).
+
+    Category ids are matched by name, as logodet numbers them.
+    """
     out.mkdir(parents=True, exist_ok=True)
     args = {
         "data": str(data_yaml),
@@ -91,6 +97,7 @@ def run_yolo_baseline(
         "seed": int(seed),
         "predict": {k: [str(ds.image_path(r)) for r in ds.images] for k, ds in splits.items()},
         "ids": {k: _coco_ids(ds) for k, ds in splits.items()},
+        "sizes": [int(v) for v in sizes or [imgsz]],
     }
     script = out / "yolo_child.py"
     script.write_text(_CHILD)
@@ -100,12 +107,15 @@ def run_yolo_baseline(
     if proc.returncode != 0:
         raise RuntimeError(f"the YOLO11n baseline failed (exit {proc.returncode}); its output is above")
     raw = json.loads((out / "predictions.json").read_text())
-    results: dict[str, list[dict]] = {}
+    results: dict[str, dict[int, list[dict]]] = {}
     for split, ds in splits.items():
         cat = {name: i + 1 for i, name in enumerate(ds.class_names)}
-        results[split] = [
-            {"image_id": r["image_id"], "category_id": cat[r["name"]], "bbox": r["bbox"], "score": r["score"]}
-            for r in raw[split]
-            if r["name"] in cat
-        ]
+        results[split] = {
+            int(size): [
+                {"image_id": r["image_id"], "category_id": cat[r["name"]], "bbox": r["bbox"], "score": r["score"]}
+                for r in rows
+                if r["name"] in cat
+            ]
+            for size, rows in raw[split].items()
+        }
     return results
