@@ -84,7 +84,8 @@ def find_lr(
         out: folder for the plot and the json (default ``cfg.out``).
         progress: show a progress bar.
     """
-    from logodet.engine.trainer import Trainer, _NullProgress, set_train_mode
+    from logodet.engine.setup import set_train_mode
+    from logodet.engine.trainer import Trainer, _NullProgress
 
     if not 0 < start_lr < end_lr:
         raise ValueError(f"find_lr: need 0 < start_lr < end_lr, got {start_lr}, {end_lr}")

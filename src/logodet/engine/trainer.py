@@ -17,13 +17,11 @@ from __future__ import annotations
 
 import contextlib
 import math
-import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import DataLoader
@@ -38,6 +36,7 @@ from logodet.engine.ema import ModelEMA
 from logodet.engine.hooks import Hook, default_hooks
 from logodet.engine.sampler import EpochSampler
 from logodet.engine.schedules import lr_multiplier
+from logodet.engine.setup import apply_freeze, build_optimizer, num_stages, seed_all, select_device, set_train_mode
 from logodet.models.zoo import build_model
 from logodet.progress import make_progress
 from logodet.types import DetectionDataset
@@ -54,63 +53,6 @@ class TrainResult:
     best_metric: float
     history: list[dict] = field(default_factory=list)
     stop_reason: str = ""
-
-
-def _seed_all(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-
-
-def set_train_mode(model: nn.Module) -> None:
-    """Train mode, but backbone BatchNorm statistics stay frozen (small CPU batches make them noisy)."""
-    model.train()
-    for m in model.backbone.body.modules():
-        if isinstance(m, nn.modules.batchnorm._BatchNorm):
-            m.eval()
-
-
-def _num_stages(model: nn.Module) -> int:
-    return len(list(model.backbone.body.stages()))
-
-
-def _apply_freeze(model: nn.Module, stages: int) -> None:
-    for i, stage in enumerate(model.backbone.body.stages()):
-        for p in stage.parameters():
-            p.requires_grad_(i >= stages)
-
-
-def _param_groups(model: nn.Module, cfg: TrainConfig) -> list[dict]:
-    """Backbone and head parameters, each with and without weight decay (biases and norms get none).
-
-    Frozen parameters are included: unfreezing later only flips ``requires_grad``.
-    """
-    body = {id(p) for p in model.backbone.body.parameters()}
-    groups: dict[tuple[bool, bool], list[nn.Parameter]] = {(b, d): [] for b in (True, False) for d in (True, False)}
-    for _, p in model.named_parameters():
-        groups[(id(p) in body, p.ndim > 1)].append(p)
-    lr_bb = cfg.lr * (cfg.backbone_lr_mult if cfg.weights == "imagenet" else 1.0)
-    return [
-        {"params": params, "lr": lr_bb if is_body else cfg.lr, "weight_decay": cfg.weight_decay if decay else 0.0, "name": name}
-        for (is_body, decay), params in groups.items()
-        if params
-        for name in [("backbone" if is_body else "head") + ("" if decay else "_no_decay")]
-    ]
-
-
-def _build_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
-    groups = _param_groups(model, cfg)
-    if cfg.optimizer == "sgd":
-        return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.momentum > 0)
-    return torch.optim.AdamW(groups, lr=cfg.lr)
-
-
-def _device(cfg: TrainConfig) -> torch.device:
-    if cfg.device == "cuda" or (cfg.device == "auto" and torch.cuda.is_available()):
-        if not torch.cuda.is_available():
-            raise RuntimeError("device: cuda requested but no GPU is available")
-        return torch.device("cuda")
-    return torch.device("cpu")
 
 
 def evaluate_model(model: nn.Module, dataset: DetectionDataset, class_names: list[str], imgsz: int, conf: float = 0.01) -> dict:
@@ -156,7 +98,7 @@ class Trainer:
             torch.set_num_threads(cfg.threads)
         if cfg.deterministic:
             torch.use_deterministic_algorithms(True, warn_only=True)
-        self.device = _device(cfg)
+        self.device = select_device(cfg)
         self.dist = dist_utils.setup(self.device)
         if self.device.type == "cuda" and self.dist.enabled:
             self.device = torch.device("cuda", self.dist.local_rank)
@@ -172,19 +114,19 @@ class Trainer:
             self.out.mkdir(parents=True, exist_ok=True)
             save_config(cfg, self.out / "train_config.yaml")
 
-        _seed_all(cfg.seed)
+        seed_all(cfg.seed)
         kwargs: dict[str, Any] = {"head_dropout": cfg.head_dropout} if cfg.head_dropout > 0 else {}
         weights = "none" if state is not None else cfg.weights
         self.net = build_model(cfg.model, num_classes=len(self.class_names), weights=weights, imgsz=cfg.imgsz, **kwargs).to(self.device)
-        self.initial_frozen = _num_stages(self.net) if cfg.freeze == -1 else min(cfg.freeze, _num_stages(self.net))
+        self.initial_frozen = num_stages(self.net) if cfg.freeze == -1 else min(cfg.freeze, num_stages(self.net))
         self.frozen = self.initial_frozen
-        _apply_freeze(self.net, self.frozen)
+        apply_freeze(self.net, self.frozen)
         self.data = DetectionTrainData(self.train_dataset, cfg.imgsz, augment=cfg.augment, seed=cfg.seed)
         per_rank = -(-len(self.data) // self.dist.world)
         self.batches_per_epoch = math.ceil(per_rank / cfg.batch)
         self.steps_per_epoch = math.ceil(self.batches_per_epoch / cfg.accumulate)
         self.total_steps = self.steps_per_epoch * cfg.epochs
-        self.optimizer = _build_optimizer(self.net, cfg)
+        self.optimizer = build_optimizer(self.net, cfg)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lr_multiplier(cfg, self.total_steps))
         self.ema = ModelEMA(self.net, cfg.ema_decay, cfg.ema_tau) if cfg.ema else None
         self.hooks = sorted([*default_hooks(tuple(cfg.loggers)), *(hooks or [])], key=lambda h: h.priority)
@@ -261,7 +203,7 @@ class Trainer:
     def set_frozen(self, stages: int, wrap: bool = True) -> None:
         """Freeze the first ``stages`` backbone stages (the rest train)."""
         self.frozen = int(stages)
-        _apply_freeze(self.net, self.frozen)
+        apply_freeze(self.net, self.frozen)
         if wrap:
             self._wrap()
 
