@@ -112,6 +112,7 @@ def test_color_models() -> None:
 )
 def test_each_op_changes_the_composed_logo(bank: LogoBank, op: dict) -> None:
     off = dict(noise_prob=0.0, jpeg_artifact_prob=0.0, shading_prob=0.0, motion_blur_prob=0.0, shadow_prob=0.0, blend_probs={"alpha": 1.0})
+    off |= dict(plate_prob=0.0, two_tone_prob=0.0)
     base = SynthConfig(size=(128, 96), min_logos=1, max_logos=1, empty_prob=0.0, scale=(0.5, 0.6), **off)
     bg = smooth_backgrounds(1, seed=5, shape=(96, 128))[0]
     on = dataclasses.replace(base, **op)

@@ -23,7 +23,7 @@ CFG = SynthConfig(size=(128, 96))
 # the appearance operations that change colours, all off (colour checks need the exact paint)
 PLAIN_LOOK = dict(
     motion_blur_prob=0.0, noise_prob=0.0, jpeg_artifact_prob=0.0, shading_prob=0.0, shadow_prob=0.0, blend_probs={"alpha": 1.0}
-)
+) | dict(plate_prob=0.0, two_tone_prob=0.0)
 CROWDED = dataclasses.replace(CFG, min_logos=4, max_logos=6, empty_prob=0.0, scale=(0.3, 0.7), max_overlap=0.3, max_truncation=0.2)
 
 

@@ -70,7 +70,8 @@ def test_two_tone_mixes_the_paint_with_another_colour() -> None:
 
 
 def test_plates_change_pixels_not_labels(bank: LogoBank) -> None:
-    cfg = SynthConfig(size=(160, 120), min_logos=2, max_logos=3, empty_prob=0.0, scale=(0.2, 0.5), distractors=(0, 0))
+    cfg = SynthConfig(size=(160, 120), min_logos=2, max_logos=3, empty_prob=0.0, scale=(0.2, 0.5), distractors=(0, 0), plate_prob=0.0)
+    cfg = dataclasses.replace(cfg, two_tone_prob=0.0)
     on = dataclasses.replace(cfg, plate_prob=1.0, two_tone_prob=1.0)
     changed = 0
     for seed in range(10):

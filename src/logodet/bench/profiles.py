@@ -5,7 +5,7 @@ pipeline does not hold (distractors on or off, real photos or plain
 textures as backgrounds). ``synthlogo`` is the engine's defaults; every
 ablation turns one stage off; ``naive`` turns them all off: logos pasted at
 a random position and scale with plain alpha, brand colours, no regions,
-planes, appearance effects or distractors.
+planes, plates, appearance effects or distractors.
 """
 
 from __future__ import annotations
@@ -45,6 +45,8 @@ _NAIVE = {
     "shading_prob": 0.0,
     "shadow_prob": 0.0,
     "opacity": [1.0, 1.0],
+    "plate_prob": 0.0,
+    "two_tone_prob": 0.0,
 }
 
 PROFILES: dict[str, SynthProfile] = {
@@ -56,11 +58,12 @@ PROFILES: dict[str, SynthProfile] = {
         SynthProfile("no_planes", "without planes (regions, similarity warps with jitter)", {"use_planes": False}),
         SynthProfile("no_color_model", "without the contrast colour model (brand colours)", {"color_model": "brand"}),
         SynthProfile("no_poisson", "without Poisson blending (alpha and feather only)", {"blend_probs": {"alpha": 0.4, "feather": 0.6}}),
+        SynthProfile("no_plates", "without backing plates and two-tone paint", {"plate_prob": 0.0, "two_tone_prob": 0.0}),
         SynthProfile("no_distractors", "without distractor icons", distractors=False),
         SynthProfile("plain_textures", "plain procedural textures instead of real photos", textures=True),
     )
 }
-ABLATIONS = ("no_regions", "no_planes", "no_color_model", "no_poisson", "no_distractors", "plain_textures")
+ABLATIONS = ("no_regions", "no_planes", "no_color_model", "no_poisson", "no_plates", "no_distractors", "plain_textures")
 
 
 def get_profile(name: str) -> SynthProfile:
