@@ -57,6 +57,12 @@ def test_train_resume_eval_export_predict_chain(tmp_path, shapes_data):
     assert res.exit_code == 0, res.output
     lines = (tmp_path / "p" / "predictions.jsonl").read_text().splitlines()
     assert len(lines) == 12
+    res = runner.invoke(app, ["predict", "--model", str(onnx_path), "--source", str(val_dir / "images"), "--imgsz", "96"])
+    assert res.exit_code == 2 and "cannot run at 96" in res.output
+    sized = ["predict", "--model", str(run / "best.pt"), "--source", str(val_dir / "images"), "--out", str(tmp_path / "p96")]
+    res = runner.invoke(app, [*sized, "--imgsz", "96", "--no-save-images", "--no-progress"])
+    assert res.exit_code == 0, res.output
+    assert len((tmp_path / "p96" / "predictions.jsonl").read_text().splitlines()) == 12
 
 
 def test_empty_dataset_through_eval_and_predict(tmp_path, trained_run):

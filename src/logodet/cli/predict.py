@@ -15,6 +15,9 @@ def predict_cmd(
     out: Path = typer.Option(Path("runs/predict"), "--out", help="Output folder."),
     conf: float = typer.Option(0.25, "--conf", min=0.0, max=1.0, help="Minimum score."),
     iou: float = typer.Option(0.6, "--iou", min=0.0, max=1.0, help="NMS IoU threshold."),
+    imgsz: int | None = typer.Option(
+        None, "--imgsz", min=32, help="Input size for a .pt model (default: its training size; an ONNX file keeps its export size)."
+    ),
     save_images: bool = typer.Option(True, "--save-images/--no-save-images", help="Write annotated copies."),
     progress: bool = typer.Option(True, "--progress/--no-progress"),
 ) -> None:
@@ -26,7 +29,7 @@ def predict_cmd(
         from logodet.inference.predictor import Predictor
         from logodet.inference.run import predict_source
 
-        predictor = Predictor.from_path(model, conf=conf, iou=iou)
+        predictor = Predictor.from_path(model, conf=conf, iou=iou, imgsz=imgsz)
         s = predict_source(predictor, source, out, save_images=save_images, progress=progress)
         typer.echo(f"{s.images} images, {s.detections} detections -> {s.jsonl}")
         for msg in s.failed:
