@@ -21,6 +21,9 @@ what is done):
    get the number of epochs that fits the CPU budget (from one step-time
    measurement per bench folder, recorded with each run's plan so a run can be
    repeated exactly) with the budget as a hard stop.
+4. **Prediction.** Each model predicts the validation split at a few input
+   sizes (``test_scales`` times ``imgsz``); the size with the best validation
+   AP50 then predicts the test split.
 5. **Report.** ``report.md`` and ``report.json`` in ``--out``.
 """
 
@@ -310,12 +313,12 @@ def run_realworld(cfg: RealWorldConfig) -> dict[str, Any]:
     from logodet.datasets.formats.coco import load_coco
     from logodet.inference.predictor import predict_coco_results
 
+    sizes = input_sizes(cfg.imgsz, cfg.test_scales)  # a bad test_scales fails before anything is written
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     logos = prepare_logos(cfg, out)
     val_all, test, shots, few_val, notes = split_real(cfg)
     specs = plan_runs(cfg, few_shot=shots is not None)
-    sizes = input_sizes(cfg.imgsz, cfg.test_scales)
     rows = []
     for spec in specs:
         slug = "".join(c if c.isalnum() else "-" for c in spec.name.lower()).strip("-")
