@@ -138,3 +138,29 @@ def test_tensorboard_logger_writes_scalars(tmp_path, tiny):
     assert {"epoch/AP50", "epoch/train_loss", "train/lr", "train/loss"} <= tags
     assert [e.step for e in events.Scalars("epoch/AP50")] == [1, 2]
     assert [e.step for e in events.Scalars("train/loss")] == [1]
+
+
+def _fake_clock(monkeypatch, seconds_per_step):
+    """Training time as ``seconds_per_step`` per optimizer step, whatever the machine's speed."""
+    from logodet.engine.trainer import Trainer
+
+    monkeypatch.setattr(Trainer, "train_seconds", lambda self: seconds_per_step * self.step)
+
+
+@pytest.mark.parametrize("planned", [2, 8])
+def test_budget_fit_refits_epochs_and_ends_the_schedule(tmp_path, tiny, monkeypatch, planned):
+    _fake_clock(monkeypatch, 6.0)  # 8 images / batch 4 = 2 steps: 12 s an epoch, so a 1-minute budget holds 5
+    cfg = _cfg(tmp_path, tiny, epochs=planned, budget_minutes=1.0, budget_fit=True, warmup_iters=0, checkpoint_every=0)
+    res = train(cfg, progress=False)
+    assert res.epochs_done == 5, f"planned {planned}, the budget holds 5"
+    assert res.history[-1]["lr"] == pytest.approx(cfg.lr * cfg.min_lr_ratio, rel=1e-3), "the schedule ends with the budget"
+    state = load_checkpoint(res.out / "last.pt")
+    assert state["config"]["epochs"] == 5, "a resumed run keeps the re-fitted plan"
+
+
+def test_without_budget_fit_the_plan_stands(tmp_path, tiny, monkeypatch):
+    _fake_clock(monkeypatch, 6.0)
+    res = train(_cfg(tmp_path, tiny, epochs=2, budget_minutes=1.0, warmup_iters=0), progress=False)
+    assert res.epochs_done == 2
+    res = train(_cfg(tmp_path, tiny, name="cut", epochs=8, budget_minutes=1.0, warmup_iters=0), progress=False)
+    assert res.epochs_done == 5 and "budget" in res.stop_reason and res.history[-1]["lr"] > 2 * 2e-3 * 0.05, "cut mid-schedule"

@@ -32,6 +32,9 @@ def train_cmd(
     ema: bool | None = typer.Option(None, "--ema/--no-ema", help="Keep an EMA of the weights for validation and checkpoints."),
     patience: int | None = typer.Option(None, "--patience", min=0, help="Early stop after this many epochs without improvement."),
     budget_minutes: float | None = typer.Option(None, "--budget-minutes", min=0, help="Stop after this much training time."),
+    budget_fit: bool | None = typer.Option(
+        None, "--budget-fit/--no-budget-fit", help="Re-fit --epochs to --budget-minutes after each epoch (schedule ends with the budget)."
+    ),
     device: str | None = typer.Option(None, "--device", help="auto, cpu or cuda."),
     seed: int | None = typer.Option(None, "--seed"),
     workers: int | None = typer.Option(None, "--workers", min=0, help="Data-loading worker processes."),
@@ -69,6 +72,7 @@ def train_cmd(
             "ema": ema,
             "patience": patience,
             "budget_minutes": budget_minutes,
+            "budget_fit": budget_fit,
             "device": device,
             "seed": seed,
             "workers": workers,

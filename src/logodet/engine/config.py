@@ -45,7 +45,10 @@ class TrainConfig:
             epoch ends), so a killed run loses little.
         deterministic: deterministic algorithms (same seed, same model, bit for bit on one machine).
         loggers: extra loggers besides CSV: ``tensorboard`` and ``mlflow`` (used when installed).
-        budget_minutes: stop after the epoch that crosses this much training time (0 = no budget).
+        budget_minutes: stop (mid-epoch, then validate) once this much training time is spent (0 = no budget).
+        budget_fit: with ``budget_minutes``, re-fit ``epochs`` to the budget after every epoch from the time
+            the last epoch took, and stretch the learning-rate schedule to match, so the schedule ends when
+            the budget does (as Ultralytics' ``time`` argument does); ``epochs`` is then the first guess.
     """
 
     data: str = ""
@@ -88,6 +91,7 @@ class TrainConfig:
     deterministic: bool = False
     loggers: tuple[str, ...] = ()
     budget_minutes: float = 0.0
+    budget_fit: bool = False
     threads: int = 0
 
     def __post_init__(self) -> None:

@@ -21,7 +21,8 @@ The built-in hooks and their priorities:
  30   EMAHook              after_step: folds the weights into the moving average
  40   EvalHook             after_epoch: validation metrics into ``trainer.row``; best so far
  45   EarlyStoppingHook    after_epoch: stops when the metric stalls for ``patience`` epochs
- 46   BudgetHook           after_step: stops once ``budget_minutes`` of training are spent
+ 46   BudgetHook           after_step: stops once ``budget_minutes`` of training are spent;
+                           after_epoch: re-fits ``epochs`` to the budget (``budget_fit``)
  50   CheckpointHook       after_step every ``checkpoint_every`` steps, after_epoch: last.pt / best.pt
  60   CSVLogger            after_epoch: metrics.csv (always)
  61   TensorBoardLogger    after_step / after_epoch (``loggers: [tensorboard]``, when installed)
@@ -157,9 +158,32 @@ class EarlyStoppingHook(Hook):
 
 
 class BudgetHook(Hook):
-    """Stop once the training time (validation excluded) exceeds ``budget_minutes``."""
+    """Stop once the training time (validation excluded) exceeds ``budget_minutes``.
+
+    With ``budget_fit``, after every epoch the epochs still to run become what
+    the remaining budget holds at the last epoch's pace (rounded; at least the
+    epochs done), and the learning-rate schedule is stretched or shortened to
+    the new total, so a machine slower or faster than planned still finishes
+    its schedule inside the budget. Rank 0's estimate is used on every process.
+    """
 
     priority = 46
+
+    def before_epoch(self, trainer: Trainer) -> None:
+        self.start, self.start_batch = trainer.train_seconds(), trainer.batch_in_epoch
+
+    def after_epoch(self, trainer: Trainer) -> None:
+        cfg = trainer.cfg
+        if not (cfg.budget_minutes and cfg.budget_fit) or trainer.should_stop:
+            return
+        from logodet.engine import distributed as dist_utils
+
+        now = trainer.train_seconds()
+        ran = max(1, trainer.batches_per_epoch - self.start_batch)  # a resumed epoch ran only its rest
+        pace = max((now - self.start) * trainer.batches_per_epoch / ran, 1e-9)
+        epochs = int(dist_utils.broadcast_object(trainer.dist, trainer.epoch + max(0, round((cfg.budget_minutes * 60.0 - now) / pace))))
+        if epochs != cfg.epochs:
+            trainer.set_epochs(epochs)
 
     def after_step(self, trainer: Trainer) -> None:
         budget = trainer.cfg.budget_minutes

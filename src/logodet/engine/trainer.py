@@ -16,6 +16,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import time
 from dataclasses import dataclass, field
@@ -220,6 +221,13 @@ class Trainer:
         if not self.should_stop:
             self.should_stop, self.stop_reason = True, reason
 
+    def set_epochs(self, epochs: int) -> None:
+        """Change the planned number of epochs; the learning-rate schedule is re-laid over the new total."""
+        self.cfg = dataclasses.replace(self.cfg, epochs=max(1, int(epochs)))
+        self.total_steps = self.steps_per_epoch * self.cfg.epochs
+        fn = lr_multiplier(self.cfg, self.total_steps)
+        self.scheduler.lr_lambdas = [fn] * len(self.optimizer.param_groups)
+
     def current_lr(self) -> float:
         """Learning rate of the head's weights now."""
         groups = self.optimizer.param_groups
@@ -284,14 +292,13 @@ class Trainer:
 
     def fit(self, progress: bool = True, stop_after_epoch: int | None = None) -> TrainResult:
         """Run (or continue) training until ``cfg.epochs``, an early stop or the budget; the result."""
-        cfg = self.cfg
         show = progress and self.dist.is_main
         self._clock, self._running = time.perf_counter(), True
         self._call("before_train")
         try:
             with make_progress(transient=False) if show else _NullProgress() as bar:
                 task = bar.add_task("train", total=self.total_steps, completed=self.step)
-                while self.epoch < cfg.epochs and not self.should_stop:
+                while self.epoch < self.cfg.epochs and not self.should_stop:
                     if stop_after_epoch is not None and self.epoch >= stop_after_epoch:
                         break
                     self._run_epoch(bar, task)
@@ -331,7 +338,8 @@ class Trainer:
             self.epoch_seconds += time.perf_counter() - t0
             t0 = time.perf_counter()
             self._call("after_step")
-            bar.update(task, advance=1, description=f"epoch {self.epoch + 1}/{cfg.epochs} loss {self.last_losses['loss']:.3f}")
+            desc = f"epoch {self.epoch + 1}/{self.cfg.epochs} loss {self.last_losses['loss']:.3f}"
+            bar.update(task, advance=1, total=self.total_steps, description=desc)
             if self.should_stop:
                 break
         done = max(1, self.batch_in_epoch)
