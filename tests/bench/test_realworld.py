@@ -7,9 +7,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 from logodet.bench.profiles import ABLATIONS, PROFILES
-from logodet.bench.realworld import RealWorldConfig, fit_epochs, plan_runs, run_realworld, split_real
+from logodet.bench.realworld import RealWorldConfig, fit_epochs, plan_runs, run_realworld, split_real, train_config
 from logodet.bench.report import ABLATION_REFERENCE, ablation_lines, goal_lines
 from logodet.bench.textures import write_textures
 from logodet.datasets.formats.coco import load_coco
@@ -63,6 +64,7 @@ def _cfg(root: Path, slugs: list[str], **kw) -> RealWorldConfig:
         freeze=0,
         baselines=("naive",),
         ablations=("plain_textures",),
+        train_overrides=("head_dropout=0.1",),
     )
     return RealWorldConfig(**(base | kw))
 
@@ -92,6 +94,8 @@ def test_end_to_end_report_and_resume(mini):
     assert "## Ablation" in md and "| cold start (SynthLogo) | 0.01 |" in md, "the cold run (same budget) is the ablations' reference"
     assert json.loads((root / "bench" / "report.json").read_text())["rows"][0]["name"] == names[0]
     assert (root / "bench" / "data" / "textures").is_dir()
+    saved = yaml.safe_load((root / "bench" / "runs" / "cold-start--synthlogo" / "train" / "train_config.yaml").read_text())
+    assert saved["head_dropout"] == 0.1 and saved["freeze"] == 0, "train overrides reach the trainer"
     done = root / "bench" / "runs"
     stamps = {p: p.stat().st_mtime for p in done.glob("*/result.json")}
     again = run_realworld(_cfg(root, slugs))
@@ -143,9 +147,26 @@ def test_step_time_is_measured_once_per_bench_folder(tmp_path, monkeypatch):
     assert len(calls) == 1 and (tmp_path / "runs" / "step_seconds.json").is_file()
     assert rw._step_seconds(RealWorldConfig(imgsz=416), None, tmp_path) == 1.25 and len(calls) == 2, "another input size is probed"
     assert rw._step_seconds(RealWorldConfig(seconds_per_step=0.5), None, tmp_path) == 0.5 and len(calls) == 2
+    assert rw._step_seconds(RealWorldConfig(train_overrides=("freeze=4",)), None, tmp_path) == 1.25 and len(calls) == 3
 
 
 def test_fit_epochs_rounds_to_the_nearest_epoch():
     cfg = RealWorldConfig(batch=8)
     assert [fit_epochs(cfg, 3000, 15.0, s) for s in (1.34, 1.1, 2.5, 100.0)] == [2, 2, 1, 1]
     assert fit_epochs(cfg, 3000, 60.0, 1.0) == 10
+
+
+def test_train_overrides_reach_the_trainer_and_fail_early(tmp_path):
+    from logodet.config import ConfigError
+
+    plain = train_config(RealWorldConfig(), Path("d"), tmp_path, 8, 60.0, 3000)
+    assert (plain.freeze, plain.unfreeze_epoch, plain.epochs, plain.budget_minutes, plain.imgsz) == (-1, 0, 8, 60.0, 320)
+    cfg = RealWorldConfig(train_overrides=("unfreeze_epoch=5", "backbone_lr_mult=0.1", "freeze=4"))
+    tuned = train_config(cfg, Path("d"), tmp_path, 8, 60.0, 3000)
+    assert (tuned.unfreeze_epoch, tuned.backbone_lr_mult, tuned.freeze) == (5, 0.1, 4), "overrides win over the bench settings"
+    out = tmp_path / "bench"
+    with pytest.raises(ConfigError, match="unfreez_epoch"):
+        run_realworld(RealWorldConfig(out=str(out), train_overrides=("unfreez_epoch=5",)))
+    with pytest.raises(ConfigError, match="ema"):
+        run_realworld(RealWorldConfig(out=str(out), train_overrides=("ema=maybe",)))
+    assert not out.exists(), "nothing is written before the overrides are checked"

@@ -43,7 +43,10 @@ from logodet.bench.report import ABLATION_REFERENCE
 from logodet.io import atomic_write_json
 from logodet.types import DetectionDataset
 
-__all__ = ["FLICKRLOGOS_BRANDS", "RealWorldConfig", "RunSpec", "fit_epochs", "plan_runs", "prepare_logos", "run_realworld", "split_real"]
+__all__ = [
+    *("FLICKRLOGOS_BRANDS", "RealWorldConfig", "RunSpec", "fit_epochs", "plan_runs", "prepare_logos"),
+    *("run_realworld", "split_real", "train_config"),
+]
 
 FLICKRLOGOS_BRANDS = (
     *("adidas", "apple", "bmw", "citroen", "cocacola", "dhl", "fedex", "ferrari", "ford", "google", "hp", "intel"),
@@ -77,6 +80,7 @@ class RealWorldConfig:
     batch: int = 8
     lr: float = 2e-3
     freeze: int = -1  # the whole backbone: the best AP50 per CPU minute on flickrlogos27-dev (RESULTS.md)
+    train_overrides: tuple[str, ...] = ()  # TrainConfig key=value for every logodet row, e.g. unfreeze_epoch=5
     seconds_per_step: float = 0.0  # plan epochs from this step time; 0: measured once per bench folder
     test_scales: tuple[float, ...] = (0.7, 0.8, 1.0)  # prediction input sizes tried (x imgsz); validation picks one
     tracks: tuple[str, ...] = ("cold", "fewshot")
@@ -203,7 +207,7 @@ def _step_seconds(cfg: RealWorldConfig, train_set: DetectionDataset, out: Path) 
     if cfg.seconds_per_step > 0:
         return cfg.seconds_per_step
     cache = out / "runs" / "step_seconds.json"
-    key = f"{cfg.model} imgsz={cfg.imgsz} batch={cfg.batch} freeze={cfg.freeze}"
+    key = f"{cfg.model} imgsz={cfg.imgsz} batch={cfg.batch} freeze={cfg.freeze}" + "".join(f" {o}" for o in cfg.train_overrides)
     known = json.loads(cache.read_text()) if cache.is_file() else {}
     if key not in known:
         known[key] = _probe_step_seconds(cfg, train_set, out / "runs")
@@ -216,7 +220,6 @@ def _probe_step_seconds(cfg: RealWorldConfig, train_set: DetectionDataset, out: 
     import shutil
     import statistics
 
-    from logodet.engine.config import TrainConfig
     from logodet.engine.hooks import Hook
     from logodet.engine.trainer import Trainer
 
@@ -238,18 +241,47 @@ def _probe_step_seconds(cfg: RealWorldConfig, train_set: DetectionDataset, out: 
     scratch = out / ".probe"
     shutil.rmtree(scratch, ignore_errors=True)
     epochs = max(1, math.ceil(12 * cfg.batch / max(len(train_set), 1)))
-    tcfg = TrainConfig(
-        data="probe", out=str(scratch), epochs=epochs, imgsz=cfg.imgsz, batch=cfg.batch, model=cfg.model, freeze=cfg.freeze, ema=False
-    )
+    tcfg = dataclasses.replace(train_config(cfg, Path("probe"), scratch, epochs, 0.0, len(train_set)), ema=False)
     Trainer(tcfg, hooks=[timer], train_dataset=train_set).fit(progress=False)
     shutil.rmtree(scratch, ignore_errors=True)
     return statistics.median(timer.times[min(3, len(timer.times) - 1) :])
 
 
+def train_config(cfg: RealWorldConfig, data_dir: Path, out: Path, epochs: int, minutes: float, images: int) -> Any:
+    """The ``TrainConfig`` of one logodet row: the bench settings, then ``cfg.train_overrides``.
+
+    Raises:
+        ConfigError: an override names no ``TrainConfig`` field or has a bad value.
+
+    Example:
+        >>> tcfg = train_config(RealWorldConfig(train_overrides=("unfreeze_epoch=5",)), Path("d"), Path("o"), 8, 60.0, 3000)
+        >>> tcfg.freeze, tcfg.unfreeze_epoch, tcfg.epochs
+        (-1, 5, 8)
+    """
+    from logodet.config import load_config
+    from logodet.engine.config import TrainConfig
+
+    base = {
+        "data": str(data_dir),
+        "out": str(out),
+        "model": cfg.model,
+        "epochs": epochs,
+        "imgsz": cfg.imgsz,
+        "batch": cfg.batch,
+        "lr": cfg.lr,
+        "freeze": cfg.freeze,
+        "seed": cfg.seed,
+        "budget_minutes": minutes,
+        "budget_fit": True,  # a probe slower or faster than the run itself does not cut or waste the schedule
+        "warmup_iters": min(200, max(10, epochs * images // cfg.batch // 20)),
+    }
+    overrides = [f"{k}={json.dumps(v)}" for k, v in base.items()] + list(cfg.train_overrides)
+    return load_config(TrainConfig, overrides=overrides)
+
+
 def _train_logodet(
     cfg: RealWorldConfig, spec: RunSpec, train_set: DetectionDataset, val: DetectionDataset, run: Path, data_dir: Path
 ) -> Path:
-    from logodet.engine.config import TrainConfig
     from logodet.engine.trainer import train
 
     plan = run / "plan.json"
@@ -260,21 +292,10 @@ def _train_logodet(
         epochs = fit_epochs(cfg, len(train_set), spec.minutes, step)
         atomic_write_json(plan, {"epochs": epochs, "seconds_per_step": step, "images": len(train_set)})
     spec.notes.append(f"{epochs} epochs of {len(train_set)} images planned for {spec.minutes:g} min")
-    tcfg = TrainConfig(
-        data=str(data_dir),
-        out=str(run / "train"),
-        model=cfg.model,
-        epochs=epochs,
-        imgsz=cfg.imgsz,
-        batch=cfg.batch,
-        lr=cfg.lr,
-        freeze=cfg.freeze,
-        seed=cfg.seed,
-        budget_minutes=spec.minutes,
-        warmup_iters=min(200, max(10, epochs * len(train_set) // cfg.batch // 20)),
-    )
+    tcfg = train_config(cfg, data_dir, run / "train", epochs, spec.minutes, len(train_set))
     resume = (run / "train" / "last.pt").is_file()
-    train(tcfg, resume=resume, progress=True, train_dataset=train_set, val_dataset=val)
+    res = train(tcfg, resume=resume, progress=True, train_dataset=train_set, val_dataset=val)
+    spec.notes.append(f"trained {res.epochs_done} epochs" + (f" ({res.stop_reason})" if res.stop_reason else ""))
     return run / "train" / "best.pt"
 
 
@@ -314,6 +335,7 @@ def run_realworld(cfg: RealWorldConfig) -> dict[str, Any]:
     from logodet.inference.predictor import predict_coco_results
 
     sizes = input_sizes(cfg.imgsz, cfg.test_scales)  # a bad test_scales fails before anything is written
+    train_config(cfg, Path("."), Path("."), 1, cfg.budget_minutes, 1)  # so does a bad train override
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     logos = prepare_logos(cfg, out)
