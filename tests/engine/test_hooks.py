@@ -155,7 +155,16 @@ def test_budget_fit_refits_epochs_and_ends_the_schedule(tmp_path, tiny, monkeypa
     assert res.epochs_done == 5, f"planned {planned}, the budget holds 5"
     assert res.history[-1]["lr"] == pytest.approx(cfg.lr * cfg.min_lr_ratio, rel=1e-3), "the schedule ends with the budget"
     state = load_checkpoint(res.out / "last.pt")
-    assert state["config"]["epochs"] == 5, "a resumed run keeps the re-fitted plan"
+    assert state["config"]["epochs"] == 5 and state["total_steps"] == 10, "a resumed run keeps the re-fitted plan"
+
+
+def test_budget_fit_ends_the_schedule_inside_an_epoch(tmp_path, tiny, monkeypatch):
+    _fake_clock(monkeypatch, 6.0)  # 54 s hold 9 steps: 4 epochs and one step of the 5th
+    cfg = _cfg(tmp_path, tiny, epochs=2, budget_minutes=0.9, budget_fit=True, warmup_iters=0, checkpoint_every=0)
+    res = train(cfg, progress=False)
+    assert res.epochs_done == 5 and "budget" in res.stop_reason
+    assert res.history[-1]["lr"] == pytest.approx(cfg.lr * cfg.min_lr_ratio, rel=1e-3), "the schedule ends where the budget does"
+    assert load_checkpoint(res.out / "last.pt")["step"] == 9
 
 
 def test_without_budget_fit_the_plan_stands(tmp_path, tiny, monkeypatch):
@@ -164,3 +173,13 @@ def test_without_budget_fit_the_plan_stands(tmp_path, tiny, monkeypatch):
     assert res.epochs_done == 2
     res = train(_cfg(tmp_path, tiny, name="cut", epochs=8, budget_minutes=1.0, warmup_iters=0), progress=False)
     assert res.epochs_done == 5 and "budget" in res.stop_reason and res.history[-1]["lr"] > 2 * 2e-3 * 0.05, "cut mid-schedule"
+
+
+def test_budget_fit_survives_a_resume(tmp_path, tiny, monkeypatch):
+    _fake_clock(monkeypatch, 6.0)
+    kw = dict(epochs=2, budget_minutes=0.9, budget_fit=True, warmup_iters=0, checkpoint_every=0)
+    whole = train(_cfg(tmp_path, tiny, name="whole", **kw), progress=False)
+    train(_cfg(tmp_path, tiny, name="split", **kw), progress=False, stop_after_epoch=3)
+    resumed = train(_cfg(tmp_path, tiny, name="split", **kw), resume=True, progress=False)
+    assert [r["lr"] for r in resumed.history] == pytest.approx([r["lr"] for r in whole.history])
+    assert resumed.epochs_done == whole.epochs_done == 5

@@ -160,17 +160,18 @@ class EarlyStoppingHook(Hook):
 class BudgetHook(Hook):
     """Stop once the training time (validation excluded) exceeds ``budget_minutes``.
 
-    With ``budget_fit``, after every epoch the epochs still to run become what
-    the remaining budget holds at the last epoch's pace (rounded; at least the
-    epochs done), and the learning-rate schedule is stretched or shortened to
-    the new total, so a machine slower or faster than planned still finishes
+    With ``budget_fit``, after every epoch the optimizer steps still to run
+    become what the remaining budget holds at the last epoch's pace, the
+    learning-rate schedule is re-laid to end at that step (it may fall inside
+    an epoch, which the budget then stops) and ``epochs`` becomes the epochs
+    that hold it, so a machine slower or faster than planned still finishes
     its schedule inside the budget. Rank 0's estimate is used on every process.
     """
 
     priority = 46
 
     def before_epoch(self, trainer: Trainer) -> None:
-        self.start, self.start_batch = trainer.train_seconds(), trainer.batch_in_epoch
+        self.start, self.start_step = trainer.train_seconds(), trainer.step
 
     def after_epoch(self, trainer: Trainer) -> None:
         cfg = trainer.cfg
@@ -179,11 +180,12 @@ class BudgetHook(Hook):
         from logodet.engine import distributed as dist_utils
 
         now = trainer.train_seconds()
-        ran = max(1, trainer.batches_per_epoch - self.start_batch)  # a resumed epoch ran only its rest
-        pace = max((now - self.start) * trainer.batches_per_epoch / ran, 1e-9)
-        epochs = int(dist_utils.broadcast_object(trainer.dist, trainer.epoch + max(0, round((cfg.budget_minutes * 60.0 - now) / pace))))
-        if epochs != cfg.epochs:
-            trainer.set_epochs(epochs)
+        pace = max((now - self.start) / max(1, trainer.step - self.start_step), 1e-9)  # seconds per step, last epoch
+        total = trainer.step + max(0, int((cfg.budget_minutes * 60.0 - now) / pace))
+        total = int(dist_utils.broadcast_object(trainer.dist, total))
+        epochs = max(trainer.epoch, math.ceil(total / trainer.steps_per_epoch))
+        if (epochs, total) != (cfg.epochs, trainer.total_steps):
+            trainer.set_epochs(epochs, total)
 
     def after_step(self, trainer: Trainer) -> None:
         budget = trainer.cfg.budget_minutes

@@ -153,6 +153,8 @@ class Trainer:
         self.set_frozen(int(state.get("frozen", self.frozen)), wrap=False)
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
+        if "total_steps" in state:  # a schedule re-laid by budget fitting
+            self.set_epochs(self.cfg.epochs, int(state["total_steps"]))
         if self.ema is not None and "ema" in state:
             self.ema.load_state_dict(state["ema"])
         self.epoch, self.batch_in_epoch = int(state["epoch"]), int(state.get("batch_in_epoch", 0))
@@ -177,6 +179,7 @@ class Trainer:
             "epoch": self.epoch,
             "batch_in_epoch": self.batch_in_epoch,
             "step": self.step,
+            "total_steps": self.total_steps,
             "frozen": self.frozen,
             "history": self.history,
             "best_metric": self.best,
@@ -221,10 +224,11 @@ class Trainer:
         if not self.should_stop:
             self.should_stop, self.stop_reason = True, reason
 
-    def set_epochs(self, epochs: int) -> None:
-        """Change the planned number of epochs; the learning-rate schedule is re-laid over the new total."""
+    def set_epochs(self, epochs: int, total_steps: int | None = None) -> None:
+        """Change the planned number of epochs; the learning-rate schedule is re-laid over ``total_steps``
+        optimizer steps (default: whole epochs), which may end inside the last epoch (a budget stops it there)."""
         self.cfg = dataclasses.replace(self.cfg, epochs=max(1, int(epochs)))
-        self.total_steps = self.steps_per_epoch * self.cfg.epochs
+        self.total_steps = int(total_steps) if total_steps is not None else self.steps_per_epoch * self.cfg.epochs
         fn = lr_multiplier(self.cfg, self.total_steps)
         self.scheduler.lr_lambdas = [fn] * len(self.optimizer.param_groups)
 
