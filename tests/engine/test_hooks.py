@@ -171,6 +171,8 @@ def test_without_budget_fit_the_plan_stands(tmp_path, tiny, monkeypatch):
     _fake_clock(monkeypatch, 6.0)
     res = train(_cfg(tmp_path, tiny, epochs=2, budget_minutes=1.0, warmup_iters=0), progress=False)
     assert res.epochs_done == 2
+    res = train(_cfg(tmp_path, tiny, name="nobudget", epochs=2, budget_fit=True, warmup_iters=0), progress=False)
+    assert res.epochs_done == 2, "budget_fit without a budget changes nothing"
     res = train(_cfg(tmp_path, tiny, name="cut", epochs=8, budget_minutes=1.0, warmup_iters=0), progress=False)
     assert res.epochs_done == 5 and "budget" in res.stop_reason and res.history[-1]["lr"] > 2 * 2e-3 * 0.05, "cut mid-schedule"
 

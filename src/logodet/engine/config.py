@@ -46,9 +46,9 @@ class TrainConfig:
         deterministic: deterministic algorithms (same seed, same model, bit for bit on one machine).
         loggers: extra loggers besides CSV: ``tensorboard`` and ``mlflow`` (used when installed).
         budget_minutes: stop (mid-epoch, then validate) once this much training time is spent (0 = no budget).
-        budget_fit: with ``budget_minutes``, re-fit ``epochs`` to the budget after every epoch from the time
-            the last epoch took, and stretch the learning-rate schedule to match, so the schedule ends when
-            the budget does (as Ultralytics' ``time`` argument does); ``epochs`` is then the first guess.
+        budget_fit: with ``budget_minutes``, after every epoch re-fit the optimizer steps still to run to the
+            budget at the last epoch's pace and re-lay the learning-rate schedule to end at that step, so it
+            ends when the budget does (as Ultralytics' ``time`` argument does); ``epochs`` is the first guess.
     """
 
     data: str = ""

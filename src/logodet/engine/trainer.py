@@ -225,8 +225,7 @@ class Trainer:
             self.should_stop, self.stop_reason = True, reason
 
     def set_epochs(self, epochs: int, total_steps: int | None = None) -> None:
-        """Change the planned number of epochs; the learning-rate schedule is re-laid over ``total_steps``
-        optimizer steps (default: whole epochs), which may end inside the last epoch (a budget stops it there)."""
+        """Plan ``epochs``; re-lay the LR schedule over ``total_steps`` (default: whole epochs; may end mid-epoch)."""
         self.cfg = dataclasses.replace(self.cfg, epochs=max(1, int(epochs)))
         self.total_steps = int(total_steps) if total_steps is not None else self.steps_per_epoch * self.cfg.epochs
         fn = lr_multiplier(self.cfg, self.total_steps)
