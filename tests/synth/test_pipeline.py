@@ -73,6 +73,30 @@ def test_output_is_valid_coco_with_exact_masks(tmp_path: Path, bank: LogoBank) -
     assert report.num_empty == sum(1 for r in ds.images if not r.annotations)
 
 
+def test_box_margin_grows_the_labelled_box_and_keeps_the_mask(tmp_path: Path, bank: LogoBank) -> None:
+    cfg = dataclasses.replace(CFG, size=(160, 128), empty_prob=0.0, max_logos=3)
+
+    def labels(out: str, margin: float) -> dict:
+        c = dataclasses.replace(cfg, box_margin=margin)
+        return json.loads(synthesize(bank, smooth_backgrounds(2), tmp_path / out, 6, c, seed=3, progress=False).annotations.read_text())
+
+    tight, grown = labels("t", 0.0), labels("g", 0.25)
+    assert len(tight["annotations"]) == len(grown["annotations"]) > 0
+    widened = 0
+    for a, b in zip(tight["annotations"], grown["annotations"], strict=True):
+        assert a["segmentation"] == b["segmentation"] and a["area"] == b["area"]  # same scene, same exact mask
+        x, y, w, h = a["bbox"]
+        want = [max(0.0, x - 0.25 * w), max(0.0, y - 0.25 * h), min(160.0, x + 1.25 * w), min(128.0, y + 1.25 * h)]
+        bx, by, bw, bh = b["bbox"]
+        assert [bx, by, bx + bw, by + bh] == pytest.approx(want, abs=0.02)
+        widened += bw > w
+    assert widened > 0
+    with pytest.raises(ValueError, match="box_margin"):
+        SynthConfig(box_margin=-0.1)
+    with pytest.raises(ValueError, match="box_margin"):
+        SynthConfig(box_margin=1.5)
+
+
 @pytest.mark.parametrize("cfg", [dataclasses.replace(CFG, min_logos=0, max_logos=0), dataclasses.replace(CFG, empty_prob=1.0)])
 def test_empty_case_gives_valid_coco_without_annotations(tmp_path: Path, bank: LogoBank, cfg: SynthConfig) -> None:
     report = synthesize(bank, smooth_backgrounds(1), tmp_path / "empty", 4, cfg, progress=False)

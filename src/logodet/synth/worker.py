@@ -23,7 +23,7 @@ from logodet.synth.compose import compose
 from logodet.synth.config import SynthConfig
 from logodet.synth.shards import IMAGES_DIR, image_name
 
-__all__ = ["SynthJob", "analyze_backgrounds", "render_images"]
+__all__ = ["SynthJob", "analyze_backgrounds", "label_box", "render_images"]
 
 _CACHE_BYTES = 256 * 1024 * 1024
 _ANALYSIS_ITEMS = 64
@@ -131,6 +131,23 @@ def background_index(seed: int, index: int, num_backgrounds: int) -> int:
     return int(np.random.default_rng([seed, index]).integers(num_backgrounds))
 
 
+def label_box(tight: tuple[int, int, int, int], margin: float, size: tuple[int, int]) -> list[float]:
+    """The labelled ``xyxy`` box: ``tight`` grown by ``margin`` of its width (height) on each side, clipped to the ``(w, h)`` image.
+
+    Example:
+        >>> label_box((10, 20, 30, 60), 0.1, (100, 100))
+        [8.0, 16.0, 32.0, 64.0]
+        >>> label_box((0, 0, 50, 10), 0.5, (60, 60))
+        [0.0, 0.0, 60.0, 15.0]
+    """
+    x0, y0, x1, y1 = tight
+    if margin <= 0:
+        return [float(v) for v in tight]
+    dx, dy = margin * (x1 - x0), margin * (y1 - y0)
+    w, h = size
+    return [round(max(0.0, x0 - dx), 2), round(max(0.0, y0 - dy), 2), round(min(float(w), x1 + dx), 2), round(min(float(h), y1 + dy), 2)]
+
+
 def _render_one(job: SynthJob, index: int) -> dict:
     import cv2
 
@@ -151,7 +168,7 @@ def _render_one(job: SynthJob, index: int) -> dict:
     anns = [
         {
             "category": inst.class_index,
-            "bbox": list(inst.bbox),
+            "bbox": label_box(inst.bbox, job.cfg.box_margin, job.cfg.size),
             "segmentation": rle_encode(inst.mask),
             "area": inst.area,
             "visibility": round(inst.visibility, 4),
