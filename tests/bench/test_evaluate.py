@@ -1,10 +1,11 @@
-"""Choosing the prediction input size on the validation split."""
+"""Choosing the prediction input size on the validation split; measuring how labelled and predicted box sizes differ."""
 
 from __future__ import annotations
 
 import pytest
 
-from logodet.bench.evaluate import choose_input_size, input_sizes
+from logodet.bench.evaluate import box_ratio_note, box_size_ratio, choose_input_size, input_sizes
+from logodet.evaluation.predictions import normalize_ground_truth
 from logodet.types import Annotation, DetectionDataset, ImageRecord
 
 
@@ -42,3 +43,30 @@ def test_the_validation_split_picks_the_size():
     assert size == 320
     size, _ = choose_input_size(val, {224: _hits(val), 256: _hits(val), 320: _hits(val)}, preferred=256)
     assert size == 256, "a tie goes to the training size"
+
+
+def test_box_size_ratio_measures_labels_against_predictions():
+    val = _val()  # labels are 40 x 40 boxes at (10, 10)
+    gt = normalize_ground_truth(val)
+    small = _results(val, [15.0, 15.0, 32.0, 25.0])  # inside the label: 40/32 wide, 40/25 tall
+    ratio = box_size_ratio(gt, small)
+    assert ratio == {"width": 1.25, "height": 1.6, "matches": 4}
+    note = box_ratio_note(ratio)
+    assert note is not None and "1.25x as wide" in note and "box_margin 0.21" in note
+    same = box_size_ratio(gt, _hits(val))
+    assert same == {"width": 1.0, "height": 1.0, "matches": 4} and box_ratio_note(same) is None
+    big = box_size_ratio(gt, _results(val, [0.0, 0.0, 60.0, 60.0]))
+    assert big is not None and big["width"] == pytest.approx(40 / 60, abs=1e-3)
+    big_note = box_ratio_note(big)
+    assert big_note is not None and "0.67x as wide" in big_note and "box_margin" not in big_note, "no margin advice for big boxes"
+
+
+def test_box_size_ratio_ignores_misses_low_scores_and_other_classes():
+    val = _val()
+    gt = normalize_ground_truth(val)
+    assert box_size_ratio(gt, _misses(val)) is None  # no overlap
+    low = [{**r, "score": 0.1} for r in _hits(val)]
+    assert box_size_ratio(gt, low) is None
+    wrong = [{**r, "category_id": 3 - r["category_id"]} for r in _hits(val)]
+    assert box_size_ratio(gt, wrong) is None
+    assert box_size_ratio(gt, []) is None and box_ratio_note(None) is None

@@ -8,14 +8,18 @@ never picks anything.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
+import numpy as np
+
 from logodet.evaluation.detection import evaluate_coco
+from logodet.evaluation.matching import box_iou_xywh
 from logodet.evaluation.predictions import normalize_ground_truth, validate_predictions
 from logodet.evaluation.presence import best_presence_threshold, presence_metrics
 from logodet.types import DetectionDataset
 
-__all__ = ["choose_input_size", "false_positives_per_negative_image", "input_sizes", "score_run"]
+__all__ = ["box_ratio_note", "box_size_ratio", "choose_input_size", "false_positives_per_negative_image", "input_sizes", "score_run"]
 
 
 def false_positives_per_negative_image(gt: dict, results: list[dict], threshold: float) -> tuple[float, int]:
@@ -32,6 +36,62 @@ def false_positives_per_negative_image(gt: dict, results: list[dict], threshold:
         return 0.0, 0
     count = sum(1 for r in results if r["image_id"] in negatives and r["score"] >= threshold)
     return count / len(negatives), len(negatives)
+
+
+def box_size_ratio(gt: dict, results: list[dict], *, min_score: float = 0.3, min_iou: float = 0.3) -> dict[str, float] | None:
+    """Labelled box size over predicted box size: medians of width and height ratios, or ``None`` without matches.
+
+    Each labelled box is paired with its best-overlapping detection of its class
+    (IoU ``>= min_iou``, score ``>= min_score``). A detector trained on tight
+    synthetic boxes, tested on hand-drawn boxes with a margin, predicts boxes
+    too small (ratios above 1): enough to fail IoU 0.5 on a logo it found.
+
+    Example:
+        >>> gt = {"annotations": [{"image_id": 1, "category_id": 1, "bbox": [0, 0, 12, 12], "iscrowd": 0}]}
+        >>> box_size_ratio(gt, [{"image_id": 1, "category_id": 1, "bbox": [1, 1, 10, 10], "score": 0.9}])
+        {'width': 1.2, 'height': 1.2, 'matches': 1}
+    """
+    dets: dict[tuple[int, int], list[list[float]]] = {}
+    for r in results:
+        if r["score"] >= min_score:
+            dets.setdefault((r["image_id"], r["category_id"]), []).append(r["bbox"])
+    widths, heights = [], []
+    for a in gt["annotations"]:
+        cand = dets.get((a["image_id"], a["category_id"]))
+        if not cand or a.get("iscrowd"):
+            continue
+        boxes = np.asarray(cand, float)
+        iou = box_iou_xywh(boxes, np.asarray([a["bbox"]], float), np.zeros(1))[:, 0]
+        best = int(iou.argmax())
+        if iou[best] >= min_iou and boxes[best, 2] > 0 and boxes[best, 3] > 0:
+            widths.append(a["bbox"][2] / boxes[best, 2])
+            heights.append(a["bbox"][3] / boxes[best, 3])
+    if not widths:
+        return None
+    return {"width": round(float(np.median(widths)), 3), "height": round(float(np.median(heights)), 3), "matches": len(widths)}
+
+
+def box_ratio_note(ratio: dict[str, float] | None, tolerance: float = 0.1) -> str | None:
+    """A report note when labelled boxes are more than ``tolerance`` larger (or smaller) than predicted ones, else ``None``.
+
+    Example:
+        >>> box_ratio_note({"width": 1.3, "height": 1.1, "matches": 40})[:60]
+        'on validation the labelled boxes are 1.30x as wide and 1.10x'
+        >>> box_ratio_note({"width": 1.02, "height": 0.97, "matches": 40}) is None
+        True
+    """
+    if not ratio:
+        return None
+    mean = math.sqrt(ratio["width"] * ratio["height"])
+    if abs(mean - 1.0) <= tolerance:
+        return None
+    text = (
+        f"on validation the labelled boxes are {ratio['width']:.2f}x as wide and {ratio['height']:.2f}x as tall as "
+        f"the predicted ones (median of {ratio['matches']} matches)"
+    )
+    if mean > 1.0:
+        text += f"; synthetic labels with box_margin {(mean - 1.0) / 2:.2f} would match that convention"
+    return text
 
 
 def score_run(val: DetectionDataset, val_results: list[dict], test: DetectionDataset, test_results: list[dict]) -> dict[str, Any]:
@@ -54,6 +114,7 @@ def score_run(val: DetectionDataset, val_results: list[dict], test: DetectionDat
         "presence_f1": presence.micro["f1"],
         "presence_per_brand": {k: v["f1"] for k, v in presence.per_class.items()},
         "fp_per_negative_image": fp_per_image,
+        "val_box_ratio": box_size_ratio(val_gt, val_results),
         "negative_images": negatives,
         "test_images": len(test),
         "val_images": len(val),

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from logodet.bench.evaluate import choose_input_size, input_sizes, score_run
+from logodet.bench.evaluate import box_ratio_note, choose_input_size, input_sizes, score_run
 from logodet.bench.profiles import ABLATIONS, get_profile
 from logodet.bench.report import ABLATION_REFERENCE
 from logodet.io import atomic_write_json
@@ -382,6 +382,9 @@ def run_realworld(cfg: RealWorldConfig) -> dict[str, Any]:
             spec.notes.append(f"predicts at {size} px (validation AP50: {tried})")
         row = {"name": spec.name, "profile": spec.profile, "trainer": spec.trainer, "budget_minutes": spec.minutes, "input_size": size}
         row.update(score_run(val, val_res, test, test_res))
+        box_note = box_ratio_note(row.get("val_box_ratio"))
+        if box_note:
+            spec.notes.append(box_note)
         row.update({"notes": spec.notes, "wall_minutes": (time.perf_counter() - t0) / 60.0})
         atomic_write_json(done, row)
         rows.append(row)
