@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from logodet.bench.evaluate import box_ratio_note, box_size_ratio, choose_input_size, input_sizes
+from logodet.bench.evaluate import box_ratio_note, box_size_ratio, choose_prediction, input_sizes, scale_results
 from logodet.evaluation.predictions import normalize_ground_truth
 from logodet.types import Annotation, DetectionDataset, ImageRecord
 
@@ -37,12 +37,35 @@ def test_input_sizes_round_to_the_stride_and_reject_nonsense():
 
 def test_the_validation_split_picks_the_size():
     val = _val()
-    size, ap50 = choose_input_size(val, {224: _hits(val), 320: _misses(val)}, preferred=320)
-    assert size == 224 and ap50[224] == pytest.approx(1.0) and ap50[320] == pytest.approx(0.0)
-    size, _ = choose_input_size(val, {224: _misses(val), 320: _hits(val)}, preferred=320)
+    size, scale, ap50 = choose_prediction(val, {224: _hits(val), 320: _misses(val)}, preferred=320)
+    assert (size, scale) == (224, 1.0) and ap50[(224, 1.0)] == pytest.approx(1.0) and ap50[(320, 1.0)] == pytest.approx(0.0)
+    size, _, _ = choose_prediction(val, {224: _misses(val), 320: _hits(val)}, preferred=320)
     assert size == 320
-    size, _ = choose_input_size(val, {224: _hits(val), 256: _hits(val), 320: _hits(val)}, preferred=256)
+    size, _, _ = choose_prediction(val, {224: _hits(val), 256: _hits(val), 320: _hits(val)}, preferred=256)
     assert size == 256, "a tie goes to the training size"
+
+
+def test_the_validation_split_picks_the_box_scale():
+    val = _val()  # labels: 40 x 40 at (10, 10)
+    tight = _results(val, [16.0, 16.0, 28.0, 28.0])  # IoU 0.49 with the label; grown x1.3: 36.4 px, IoU 0.83
+    size, scale, ap50 = choose_prediction(val, {320: tight}, preferred=320, box_scales=(1.0, 1.3, 3.0))
+    assert (size, scale) == (320, 1.3)
+    assert ap50[(320, 1.0)] == pytest.approx(0.0) and ap50[(320, 1.3)] == pytest.approx(1.0) and ap50[(320, 3.0)] == pytest.approx(0.0)
+    _, scale, _ = choose_prediction(val, {320: _hits(val)}, preferred=320, box_scales=(1.3, 1.0, 1.1))
+    assert scale == 1.0, "a tie goes to the unscaled boxes"
+    with pytest.raises(ValueError, match="box_scales"):
+        choose_prediction(val, {320: tight}, preferred=320, box_scales=())
+    with pytest.raises(ValueError, match="box_scales"):
+        choose_prediction(val, {320: tight}, preferred=320, box_scales=(0.0,))
+
+
+def test_scale_results_grows_about_the_centre_and_clips_to_the_image():
+    val = _val()  # 100 x 100 images
+    res = [{"image_id": 1, "category_id": 1, "bbox": [10.0, 20.0, 20.0, 10.0], "score": 0.7}]
+    assert scale_results(res, 1.0, val) is res
+    (grown,) = scale_results(res, 3.0, val)  # xyxy (10, 20, 30, 30) -> (-10, 10, 50, 40), clipped at x = 0
+    assert grown["bbox"] == pytest.approx([0.0, 10.0, 50.0, 30.0]) and grown["score"] == 0.7
+    assert res[0]["bbox"] == [10.0, 20.0, 20.0, 10.0], "the input is left alone"
 
 
 def test_box_size_ratio_measures_labels_against_predictions():
@@ -52,13 +75,13 @@ def test_box_size_ratio_measures_labels_against_predictions():
     ratio = box_size_ratio(gt, small)
     assert ratio == {"width": 1.25, "height": 1.6, "matches": 4}
     note = box_ratio_note(ratio)
-    assert note is not None and "1.25x as wide" in note and "box_margin 0.21" in note
+    assert note is not None and "1.25x as wide and 1.60x as tall" in note and "4 matches" in note
     same = box_size_ratio(gt, _hits(val))
     assert same == {"width": 1.0, "height": 1.0, "matches": 4} and box_ratio_note(same) is None
     big = box_size_ratio(gt, _results(val, [0.0, 0.0, 60.0, 60.0]))
     assert big is not None and big["width"] == pytest.approx(40 / 60, abs=1e-3)
     big_note = box_ratio_note(big)
-    assert big_note is not None and "0.67x as wide" in big_note and "box_margin" not in big_note, "no margin advice for big boxes"
+    assert big_note is not None and "0.67x as wide" in big_note
 
 
 def test_box_size_ratio_ignores_misses_low_scores_and_other_classes():

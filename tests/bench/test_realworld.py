@@ -89,7 +89,9 @@ def test_end_to_end_report_and_resume(mini):
         assert 0.0 <= row["AP50"] <= 1.0 and 0.0 <= row["presence_f1"] <= 1.0
         assert set(row["per_brand_AP50"]) == set(slugs)
         assert row["input_size"] == 64, "64 px is the only size the default test scales give at imgsz 64"
+        assert row["box_scale"] in (1.0, 1.1, 1.2, 1.3) and any(f"boxes x{row['box_scale']:g}" in n for n in row["notes"])
     md = (root / "bench" / "report.md").read_text()
+    assert "| box scale (val) |" in md
     assert "## Goals" in md and "cold start AP50" in md and "| brand |" in md
     assert "## Ablation" in md and "| cold start (SynthLogo) | 0.01 |" in md, "the cold run (same budget) is the ablations' reference"
     assert json.loads((root / "bench" / "report.json").read_text())["rows"][0]["name"] == names[0]
@@ -169,4 +171,6 @@ def test_train_overrides_reach_the_trainer_and_fail_early(tmp_path):
         run_realworld(RealWorldConfig(out=str(out), train_overrides=("unfreez_epoch=5",)))
     with pytest.raises(ConfigError, match="ema"):
         run_realworld(RealWorldConfig(out=str(out), train_overrides=("ema=maybe",)))
-    assert not out.exists(), "nothing is written before the overrides are checked"
+    with pytest.raises(ValueError, match="box_scales"):
+        run_realworld(RealWorldConfig(out=str(out), box_scales=(1.0, 0.0)))
+    assert not out.exists(), "nothing is written before the overrides and box scales are checked"

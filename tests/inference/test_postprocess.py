@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from logodet.inference.postprocess import postprocess
+from logodet.inference.postprocess import grow_boxes, postprocess
 from logodet.inference.preprocess import letterbox
 
 
@@ -38,3 +38,15 @@ def test_letterbox_round_trip():
     assert (out[170:, :, :] == 114).all(), "padding goes to the bottom"
     back = lb.boxes_to_original(np.array([[8, 8, 80, 400]], np.float32))
     np.testing.assert_allclose(back, [[10, 10, 100, 200]])
+
+
+def test_grow_boxes_scales_about_the_centre_and_clips():
+    boxes = np.array([[10.0, 10.0, 30.0, 20.0], [0.0, 90.0, 20.0, 100.0]], np.float32)
+    grown = grow_boxes(boxes, 1.5, 100, 100)
+    assert grown.dtype == np.float32
+    np.testing.assert_allclose(grown, [[5.0, 7.5, 35.0, 22.5], [0.0, 87.5, 25.0, 100.0]])
+    np.testing.assert_array_equal(grow_boxes(boxes, 1.0, 100, 100), boxes)
+    np.testing.assert_allclose(grow_boxes(boxes, 0.5, 100, 100)[0], [15.0, 12.5, 25.0, 17.5])
+    assert grow_boxes(np.zeros((0, 4)), 2.0, 10, 10).shape == (0, 4)
+    with pytest.raises(ValueError, match="box scale"):
+        grow_boxes(boxes, -1.0, 100, 100)

@@ -59,3 +59,22 @@ def test_missing_model_and_source(tmp_path, trained_run):
         Predictor.from_path(tmp_path / "nope.pt")
     with pytest.raises(FileNotFoundError, match="no such file"):
         predict_source(Predictor.from_path(trained_run / "best.pt"), tmp_path / "nope", tmp_path / "o", progress=False)
+
+
+def test_box_scale_grows_boxes_about_their_centres(trained_run, shapes_data):
+    ds = load_coco(shapes_data[1])
+    rec = next(r for r in ds.images if r.annotations)
+    img = np.asarray(Image.open(ds.image_path(rec)).convert("RGB"))
+    plain = Predictor.from_path(trained_run / "best.pt", conf=0.3).predict([img])[0]
+    grown = Predictor.from_path(trained_run / "best.pt", conf=0.3, box_scale=1.2).predict([img])[0]
+    assert len(plain) and len(grown) == len(plain)
+    np.testing.assert_array_equal(grown.scores, plain.scores)
+    h, w = img.shape[:2]
+    for p, g in zip(plain.xyxy, grown.xyxy, strict=True):
+        np.testing.assert_allclose((g[:2] + g[2:]) / 2, (p[:2] + p[2:]) / 2, atol=0.2 * (p[2:] - p[:2]).max())  # clipping moves it a bit
+        assert (g[2:] - g[:2] >= p[2:] - p[:2] - 1e-3).all() and g.min() >= 0 and g[2] <= w and g[3] <= h
+    inner = [(p, g) for p, g in zip(plain.xyxy, grown.xyxy, strict=True) if (p[:2] > 0.1 * w).all() and (p[2:] < 0.9 * min(w, h)).all()]
+    for p, g in inner:
+        np.testing.assert_allclose(g[2:] - g[:2], 1.2 * (p[2:] - p[:2]), rtol=1e-4)
+    with pytest.raises(ValueError, match="box_scale"):
+        Predictor.from_path(trained_run / "best.pt", box_scale=0.0)

@@ -1,7 +1,8 @@
 """Scoring a detector on real photos: COCO metrics, per-brand AP50, image-level presence, false positives per image.
 
-The presence threshold (best micro F1) and the prediction input size (best
-AP50, among a few fractions of the training size) are chosen on the
+The presence threshold (best micro F1), the prediction input size (best
+AP50, among a few fractions of the training size) and the box scale (best
+AP50, among a few growth factors) are chosen on the
 validation split and only then applied to the test split; the test split
 never picks anything.
 """
@@ -17,9 +18,19 @@ from logodet.evaluation.detection import evaluate_coco
 from logodet.evaluation.matching import box_iou_xywh
 from logodet.evaluation.predictions import normalize_ground_truth, validate_predictions
 from logodet.evaluation.presence import best_presence_threshold, presence_metrics
+from logodet.inference.postprocess import grow_boxes
 from logodet.types import DetectionDataset
 
-__all__ = ["box_ratio_note", "box_size_ratio", "choose_input_size", "false_positives_per_negative_image", "input_sizes", "score_run"]
+__all__ = [
+    "box_ratio_note",
+    "box_size_ratio",
+    "check_box_scales",
+    "choose_prediction",
+    "false_positives_per_negative_image",
+    "input_sizes",
+    "scale_results",
+    "score_run",
+]
 
 
 def false_positives_per_negative_image(gt: dict, results: list[dict], threshold: float) -> tuple[float, int]:
@@ -80,18 +91,12 @@ def box_ratio_note(ratio: dict[str, float] | None, tolerance: float = 0.1) -> st
         >>> box_ratio_note({"width": 1.02, "height": 0.97, "matches": 40}) is None
         True
     """
-    if not ratio:
+    if not ratio or abs(math.sqrt(ratio["width"] * ratio["height"]) - 1.0) <= tolerance:
         return None
-    mean = math.sqrt(ratio["width"] * ratio["height"])
-    if abs(mean - 1.0) <= tolerance:
-        return None
-    text = (
+    return (
         f"on validation the labelled boxes are {ratio['width']:.2f}x as wide and {ratio['height']:.2f}x as tall as "
-        f"the predicted ones (median of {ratio['matches']} matches)"
+        f"the model's (median of {ratio['matches']} matches)"
     )
-    if mean > 1.0:
-        text += f"; synthetic labels with box_margin {(mean - 1.0) / 2:.2f} would match that convention"
-    return text
 
 
 def score_run(val: DetectionDataset, val_results: list[dict], test: DetectionDataset, test_results: list[dict]) -> dict[str, Any]:
@@ -114,7 +119,6 @@ def score_run(val: DetectionDataset, val_results: list[dict], test: DetectionDat
         "presence_f1": presence.micro["f1"],
         "presence_per_brand": {k: v["f1"] for k, v in presence.per_class.items()},
         "fp_per_negative_image": fp_per_image,
-        "val_box_ratio": box_size_ratio(val_gt, val_results),
         "negative_images": negatives,
         "test_images": len(test),
         "val_images": len(val),
@@ -133,17 +137,54 @@ def input_sizes(imgsz: int, scales: tuple[float, ...] | list[float]) -> list[int
     return sorted({max(64, round(imgsz * f / 32) * 32) for f in scales})
 
 
-def choose_input_size(val: DetectionDataset, results_by_size: dict[int, list[dict]], preferred: int) -> tuple[int, dict[int, float]]:
-    """The input size whose validation predictions have the best AP50 (ties go to ``preferred``, then the larger), and every size's AP50.
+def scale_results(results: list[dict], factor: float, dataset: DetectionDataset) -> list[dict]:
+    """COCO ``results`` with every box grown by ``factor`` about its centre and clipped to its image, as
+    ``Predictor(box_scale=factor)`` would have predicted them.
 
-    A detector trained on synthetic logos may find real ones better at another
-    input size than it was trained at (on flickrlogos27-dev a smaller one:
-    benchmarks/RESULTS.md); the validation split decides, like the threshold.
+    Example:
+        >>> from logodet.types import ImageRecord
+        >>> ds = DetectionDataset(["a"], [ImageRecord("x.jpg", 100, 100, [], id=1)])
+        >>> scale_results([{"image_id": 1, "category_id": 1, "bbox": [10, 10, 20, 10], "score": 0.5}], 1.5, ds)[0]["bbox"]
+        [5.0, 7.5, 30.0, 15.0]
     """
+    if factor == 1.0:
+        return results
+    sizes = {r.id: (r.width, r.height) for r in dataset.images}
+    out = []
+    for r in results:
+        x, y, w, h = r["bbox"]
+        width, height = sizes[r["image_id"]]
+        x1, y1, x2, y2 = grow_boxes(np.array([[x, y, x + w, y + h]], np.float64), factor, width, height)[0].tolist()
+        out.append({**r, "bbox": [x1, y1, x2 - x1, y2 - y1]})
+    return out
+
+
+def check_box_scales(box_scales: tuple[float, ...] | list[float]) -> None:
+    """Refuse an empty list or a factor outside ``(0, 4]``."""
+    if not box_scales or any(not 0 < f <= 4 for f in box_scales):
+        raise ValueError(f"box_scales: need factors in (0, 4], got {list(box_scales)}")
+
+
+def choose_prediction(
+    val: DetectionDataset,
+    results_by_size: dict[int, list[dict]],
+    preferred: int,
+    box_scales: tuple[float, ...] | list[float] = (1.0,),
+) -> tuple[int, float, dict[tuple[int, float], float]]:
+    """The input size and box scale whose validation predictions have the best AP50, and every pair's AP50.
+
+    Ties go to box scale 1, then to ``preferred``, then to the larger size. A
+    detector trained on synthetic logos may find real ones better at another
+    input size than it was trained at (on flickrlogos27-dev a smaller one), and
+    may draw tighter boxes than the photos' labels (benchmarks/RESULTS.md); the
+    validation split decides both, like the presence threshold.
+    """
+    check_box_scales(box_scales)
     gt = normalize_ground_truth(val, "validation split")
-    ap50 = {
-        size: float(evaluate_coco(gt, validate_predictions(res, gt, "validation predictions")).AP50)
-        for size, res in results_by_size.items()
-    }
-    best = max(ap50, key=lambda s: (round(ap50[s], 6), s == preferred, s))
-    return best, ap50
+    ap50 = {}
+    for size, res in results_by_size.items():
+        checked = validate_predictions(res, gt, "validation predictions")
+        for f in sorted(set(box_scales)):
+            ap50[(size, float(f))] = float(evaluate_coco(gt, scale_results(checked, f, val)).AP50)
+    best = max(ap50, key=lambda k: (round(ap50[k], 6), k[1] == 1.0, k[0] == preferred, k[0]))
+    return best[0], best[1], ap50

@@ -33,11 +33,20 @@ import dataclasses
 import json
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from logodet.bench.evaluate import box_ratio_note, choose_input_size, input_sizes, score_run
+from logodet.bench.evaluate import (
+    box_ratio_note,
+    box_size_ratio,
+    check_box_scales,
+    choose_prediction,
+    input_sizes,
+    scale_results,
+    score_run,
+)
 from logodet.bench.profiles import ABLATIONS, get_profile
 from logodet.bench.report import ABLATION_REFERENCE
 from logodet.io import atomic_write_json
@@ -83,6 +92,7 @@ class RealWorldConfig:
     train_overrides: tuple[str, ...] = ()  # TrainConfig key=value for every logodet row, e.g. unfreeze_epoch=5
     seconds_per_step: float = 0.0  # plan epochs from this step time; 0: measured once per bench folder
     test_scales: tuple[float, ...] = (0.7, 0.8, 1.0)  # prediction input sizes tried (x imgsz); validation picks one
+    box_scales: tuple[float, ...] = (1.0, 1.1, 1.2, 1.3)  # box growth factors tried; validation picks one with the size
     tracks: tuple[str, ...] = ("cold", "fewshot")
     baselines: tuple[str, ...] = ("naive", "yolo")
     ablations: tuple[str, ...] = ()
@@ -328,6 +338,34 @@ def plan_runs(cfg: RealWorldConfig, few_shot: bool) -> list[RunSpec]:
     return specs
 
 
+def _choose_and_score(
+    cfg: RealWorldConfig,
+    spec: RunSpec,
+    val: DetectionDataset,
+    test: DetectionDataset,
+    val_by_size: dict[int, list[dict]],
+    test_at: Callable[[int], list[dict]],
+) -> dict[str, Any]:
+    """One row: input size and box scale chosen on ``val``, the test predictions at that size scored; notes added to ``spec``."""
+    from logodet.evaluation.predictions import normalize_ground_truth, validate_predictions
+
+    size, scale, val_ap50 = choose_prediction(val, val_by_size, cfg.imgsz, cfg.box_scales)
+    if len(val_by_size) > 1 or len(cfg.box_scales) > 1:
+        by_size = ", ".join(f"{s} px {val_ap50[(s, scale)]:.3f}" for s in sorted(val_by_size))
+        by_scale = ", ".join(f"x{f:g} {val_ap50[(size, f)]:.3f}" for f in sorted({float(f) for f in cfg.box_scales}))
+        spec.notes.append(f"predicts at {size} px, boxes x{scale:g} (validation AP50 at x{scale:g}: {by_size}; at {size} px: {by_scale})")
+    gt = normalize_ground_truth(val, "validation split")
+    ratio = box_size_ratio(gt, validate_predictions(val_by_size[size], gt, "validation predictions"))
+    box_note = box_ratio_note(ratio)
+    if box_note:
+        spec.notes.append(box_note)
+    row = {"name": spec.name, "profile": spec.profile, "trainer": spec.trainer, "budget_minutes": spec.minutes, "input_size": size}
+    row.update({"box_scale": scale, "val_box_ratio": ratio})
+    val_res, test_res = scale_results(val_by_size[size], scale, val), scale_results(test_at(size), scale, test)
+    row.update(score_run(val, val_res, test, test_res))
+    return row
+
+
 def run_realworld(cfg: RealWorldConfig) -> dict[str, Any]:
     """Run the benchmark (skipping finished rows) and write ``report.md`` / ``report.json``; the report dict."""
     from logodet.bench.report import write_report
@@ -335,6 +373,7 @@ def run_realworld(cfg: RealWorldConfig) -> dict[str, Any]:
     from logodet.inference.predictor import predict_coco_results
 
     sizes = input_sizes(cfg.imgsz, cfg.test_scales)  # a bad test_scales fails before anything is written
+    check_box_scales(cfg.box_scales)
     train_config(cfg, Path("."), Path("."), 1, cfg.budget_minutes, 1)  # so does a bad train override
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -368,23 +407,14 @@ def run_realworld(cfg: RealWorldConfig) -> dict[str, Any]:
                 batch=cfg.batch,
                 sizes=sizes,
             )
-            size, val_ap50 = choose_input_size(val, res["val"], cfg.imgsz)
-            val_res, test_res = res["val"][size], res["test"][size]
+            row = _choose_and_score(cfg, spec, val, test, res["val"], lambda size, r=res: r["test"][size])
         else:
             train_set = _with_shots(data, shots, cfg.real_repeat) if spec.fewshot and shots is not None else data
             best = _train_logodet(cfg, spec, train_set, val, run, data_dir)
             by_size = {s: predict_coco_results(best, val, conf=0.001, imgsz=s, progress=False) for s in sizes}
-            size, val_ap50 = choose_input_size(val, by_size, cfg.imgsz)
-            val_res = by_size[size]
-            test_res = predict_coco_results(best, test, conf=0.001, imgsz=size, progress=False)
-        if len(sizes) > 1:
-            tried = ", ".join(f"{s} px {val_ap50[s]:.3f}" for s in sizes)
-            spec.notes.append(f"predicts at {size} px (validation AP50: {tried})")
-        row = {"name": spec.name, "profile": spec.profile, "trainer": spec.trainer, "budget_minutes": spec.minutes, "input_size": size}
-        row.update(score_run(val, val_res, test, test_res))
-        box_note = box_ratio_note(row.get("val_box_ratio"))
-        if box_note:
-            spec.notes.append(box_note)
+            row = _choose_and_score(
+                cfg, spec, val, test, by_size, lambda size, m=best: predict_coco_results(m, test, conf=0.001, imgsz=size, progress=False)
+            )
         row.update({"notes": spec.notes, "wall_minutes": (time.perf_counter() - t0) / 60.0})
         atomic_write_json(done, row)
         rows.append(row)

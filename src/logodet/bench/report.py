@@ -83,7 +83,7 @@ def render_markdown(report: dict) -> str:
         "",
         f"Test set `{cfg['test']}`; model `{cfg['model']}` at {cfg['imgsz']} px, batch {cfg['batch']}; "
         f"{cfg['synth_images']} synthetic images per profile; seed {cfg['seed']}. The presence threshold and the prediction "
-        "input size are chosen on the validation split.",
+        "input size and box scale are chosen on the validation split.",
         "",
         *[f"- {n}" for n in report["notes"]],
         "",
@@ -93,12 +93,13 @@ def render_markdown(report: dict) -> str:
         "",
         "## Results on the test split",
         "",
-        "| run | CPU min | input px (val) | AP | AP50 | AP75 | APs | APm | APl | presence P | R | F1 | threshold (val) "
+        "| run | CPU min | input px (val) | box scale (val) | AP | AP50 | AP75 | APs | APm | APl | presence P | R | F1 | threshold (val) "
         "| FP / negative image |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
-        cells = [r.get("input_size", cfg["imgsz"]), r["AP"], r["AP50"], r["AP75"], r["APs"], r["APm"], r["APl"]]
+        cells = [r.get("input_size", cfg["imgsz"]), f"x{r.get('box_scale', 1.0):g}"]
+        cells += [r["AP"], r["AP50"], r["AP75"], r["APs"], r["APm"], r["APl"]]
         cells += [r["presence_precision"], r["presence_recall"], r["presence_f1"], r["presence_threshold"], r["fp_per_negative_image"]]
         lines.append(f"| {r['name']} | {r['budget_minutes']:g} | " + " | ".join(_f(c) for c in cells) + " |")
     ablation = ablation_lines(rows)

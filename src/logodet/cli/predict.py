@@ -18,6 +18,13 @@ def predict_cmd(
     imgsz: int | None = typer.Option(
         None, "--imgsz", min=32, help="Input size for a .pt model (default: its training size; an ONNX file keeps its export size)."
     ),
+    box_scale: float = typer.Option(
+        1.0,
+        "--box-scale",
+        min=0.1,
+        max=4.0,
+        help="Grow boxes about their centres by this factor (labelling convention; bench realworld picks one).",
+    ),
     save_images: bool = typer.Option(True, "--save-images/--no-save-images", help="Write annotated copies."),
     progress: bool = typer.Option(True, "--progress/--no-progress"),
 ) -> None:
@@ -29,7 +36,7 @@ def predict_cmd(
         from logodet.inference.predictor import Predictor
         from logodet.inference.run import predict_source
 
-        predictor = Predictor.from_path(model, conf=conf, iou=iou, imgsz=imgsz)
+        predictor = Predictor.from_path(model, conf=conf, iou=iou, imgsz=imgsz, box_scale=box_scale)
         s = predict_source(predictor, source, out, save_images=save_images, progress=progress)
         typer.echo(f"{s.images} images, {s.detections} detections -> {s.jsonl}")
         for msg in s.failed:

@@ -19,7 +19,7 @@ from typing import Protocol
 import numpy as np
 import torch
 
-from logodet.inference.postprocess import postprocess
+from logodet.inference.postprocess import grow_boxes, postprocess
 from logodet.inference.preprocess import letterbox
 from logodet.io import read_rgb
 from logodet.types import DetectionDataset, Detections
@@ -75,15 +75,29 @@ class Predictor:
         class_names: the model's classes, in output order.
         imgsz: the square network input size.
         conf: minimum score kept; iou: NMS threshold; max_det: detections per image.
+        box_scale: boxes are grown (or shrunk) about their centres by this factor and
+            clipped to the image, to match the labelling convention of your photos
+            (see :func:`logodet.inference.postprocess.grow_boxes`); 1 keeps them.
     """
 
     def __init__(
-        self, backend: Backend, class_names: Sequence[str], imgsz: int, *, conf: float = 0.25, iou: float = 0.6, max_det: int = 100
+        self,
+        backend: Backend,
+        class_names: Sequence[str],
+        imgsz: int,
+        *,
+        conf: float = 0.25,
+        iou: float = 0.6,
+        max_det: int = 100,
+        box_scale: float = 1.0,
     ) -> None:
+        if not box_scale > 0:
+            raise ValueError(f"box_scale: expected a factor > 0, got {box_scale}")
         self.backend = backend
         self.class_names = list(class_names)
         self.imgsz = int(imgsz)
         self.conf, self.iou, self.max_det = float(conf), float(iou), int(max_det)
+        self.box_scale = float(box_scale)
 
     @classmethod
     def from_model(cls, model: torch.nn.Module, class_names: Sequence[str], imgsz: int, **kwargs) -> Predictor:
@@ -123,8 +137,10 @@ class Predictor:
             boxed = [letterbox(img, self.imgsz) for img in chunk]
             boxes, scores = self.backend(_to_batch([b[0] for b in boxed]))
             dets = postprocess(boxes, scores, conf=self.conf, iou=self.iou, max_det=self.max_det)
-            for d, (_, lb) in zip(dets, boxed, strict=True):
+            for d, (_, lb), img in zip(dets, boxed, chunk, strict=True):
                 d.xyxy = lb.boxes_to_original(d.xyxy)
+                if self.box_scale != 1.0:
+                    d.xyxy = grow_boxes(d.xyxy, self.box_scale, img.shape[1], img.shape[0])
                 results.append(d)
         return results
 
@@ -149,13 +165,20 @@ def detections_to_results(image_id: int, dets: Detections, category_ids: Sequenc
 
 
 def predict_coco_results(
-    model: str | Path | Predictor, dataset: DetectionDataset, *, conf: float = 0.001, imgsz: int | None = None, progress: bool = True
+    model: str | Path | Predictor,
+    dataset: DetectionDataset,
+    *,
+    conf: float = 0.001,
+    imgsz: int | None = None,
+    box_scale: float = 1.0,
+    progress: bool = True,
 ) -> list[dict]:
     """COCO results for every image of ``dataset``; model classes are matched to categories by name.
 
-    ``imgsz`` overrides a checkpoint's input size (an ONNX file is fixed to its export size).
+    ``imgsz`` overrides a checkpoint's input size (an ONNX file is fixed to its export size);
+    ``box_scale`` grows the boxes (:class:`Predictor`).
     """
-    predictor = model if isinstance(model, Predictor) else Predictor.from_path(model, conf=conf, imgsz=imgsz)
+    predictor = model if isinstance(model, Predictor) else Predictor.from_path(model, conf=conf, imgsz=imgsz, box_scale=box_scale)
     name_to_id = {n: i + 1 for i, n in enumerate(dataset.class_names)}
     category_ids = [name_to_id.get(n) for n in predictor.class_names]
     ids = [r.id if r.id is not None else i + 1 for i, r in enumerate(dataset.images)]
