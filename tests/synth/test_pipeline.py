@@ -91,6 +91,15 @@ def test_box_margin_grows_the_labelled_box_and_keeps_the_mask(tmp_path: Path, ba
         assert [bx, by, bx + bw, by + bh] == pytest.approx(want, abs=0.02)
         widened += bw > w
     assert widened > 0
+    # a dataset made before box_margin existed (no such key in its fingerprint) still resumes at the neutral 0 ...
+    fp_file = tmp_path / "t" / ".shards" / "fingerprint.json"
+    fp = json.loads(fp_file.read_text())
+    assert "box_margin" not in fp["config"]
+    assert synthesize(bank, smooth_backgrounds(2), tmp_path / "t", 6, cfg, seed=3, progress=False).num_reused == 6
+    # ... while another margin is another dataset
+    assert json.loads((tmp_path / "g" / ".shards" / "fingerprint.json").read_text())["config"]["box_margin"] == 0.25
+    with pytest.raises(SynthError, match="other inputs or settings"):
+        synthesize(bank, smooth_backgrounds(2), tmp_path / "t", 6, dataclasses.replace(cfg, box_margin=0.1), seed=3, progress=False)
     with pytest.raises(ValueError, match="box_margin"):
         SynthConfig(box_margin=-0.1)
     with pytest.raises(ValueError, match="box_margin"):

@@ -117,9 +117,17 @@ def default_cache_dir() -> Path:
     return (Path(root) if root else Path.home() / ".cache" / "logodet") / "analysis"
 
 
+# Settings added after datasets of this format were made, at the value that changes no image and no label:
+# left out of the fingerprint at that value, so those datasets still resume (and re-score) after an upgrade.
+_NEUTRAL_SETTINGS = {"box_margin": 0.0}
+
+
 def _fingerprint(job: SynthJob) -> dict:
     cfg = config_to_dict(job.cfg)
     cfg.pop("shard_size", None)  # the shard layout never changes an image
+    for key, neutral in _NEUTRAL_SETTINGS.items():
+        if cfg.get(key) == neutral:
+            cfg.pop(key)
     parts: dict[str, Any] = {"version": _FORMAT_VERSION, "seed": job.seed, "digits": job.digits, "config": cfg}
     parts["logos"] = job.bank.fingerprint()
     parts["backgrounds"] = job.backgrounds.fingerprint()
