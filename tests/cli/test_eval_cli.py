@@ -96,18 +96,18 @@ def test_model_branch_wiring(tmp_path, dataset, monkeypatch):
     """The real predictor is the lead's; a stand-in checks the call and the files written."""
     calls = {}
 
-    def predict_coco_results(model_path, ds, *, conf=0.001, imgsz=None, progress=True):
-        calls.update(model=model_path, n=len(ds), conf=conf, imgsz=imgsz)
+    def predict_coco_results(model_path, ds, *, conf=0.001, imgsz=None, box_scale=1.0, progress=True):
+        calls.update(model=model_path, n=len(ds), conf=conf, imgsz=imgsz, box_scale=box_scale)
         return PREDS
 
     fake = types.ModuleType("logodet.inference.predictor")
     fake.predict_coco_results = predict_coco_results
     monkeypatch.setitem(sys.modules, "logodet.inference.predictor", fake)
     out = tmp_path / "out"
-    args = ["eval", "--data", str(dataset), "--model", "m.pt", "--out", str(out), "--conf", "0.05", "--imgsz", "320"]
+    args = ["eval", "--data", str(dataset), "--model", "m.pt", "--out", str(out), "--conf", "0.05", "--imgsz", "320", "--box-scale", "1.2"]
     result = runner.invoke(_app(), args)
     assert result.exit_code == 0, result.output
-    assert calls == {"model": Path("m.pt"), "n": 2, "conf": 0.05, "imgsz": 320}
+    assert calls == {"model": Path("m.pt"), "n": 2, "conf": 0.05, "imgsz": 320, "box_scale": 1.2}
     assert json.loads((out / "predictions.json").read_text()) == [
         {**p, "bbox": [float(v) for v in p["bbox"]], "score": float(p["score"])} for p in PREDS
     ]

@@ -57,6 +57,18 @@ def test_train_resume_eval_export_predict_chain(tmp_path, shapes_data):
     assert res.exit_code == 0, res.output
     lines = (tmp_path / "p" / "predictions.jsonl").read_text().splitlines()
     assert len(lines) == 12
+    low = ["predict", "--model", str(onnx_path), "--source", str(val_dir / "images"), "--conf", "0.01", "--no-save-images", "--no-progress"]
+    dets = {}
+    for name, scale in (("plain", "1"), ("grown", "1.5")):
+        res = runner.invoke(app, [*low, "--out", str(tmp_path / name), "--box-scale", scale])
+        assert res.exit_code == 0, res.output
+        dets[name] = [d for x in (tmp_path / name / "predictions.jsonl").read_text().splitlines() for d in json.loads(x)["detections"]]
+    assert len(dets["grown"]) == len(dets["plain"]) > 0
+    area = lambda b: (b[2] - b[0]) * (b[3] - b[1])  # noqa: E731
+    assert sum(area(d["box_xyxy"]) for d in dets["grown"]) > 1.2 * sum(area(d["box_xyxy"]) for d in dets["plain"])
+    grown_args = low
+    res = runner.invoke(app, [*grown_args, "--box-scale", "0"])
+    assert res.exit_code == 2
     res = runner.invoke(app, ["predict", "--model", str(onnx_path), "--source", str(val_dir / "images"), "--imgsz", "96"])
     assert res.exit_code == 2 and "cannot run at 96" in res.output
     sized = ["predict", "--model", str(run / "best.pt"), "--source", str(val_dir / "images"), "--out", str(tmp_path / "p96")]

@@ -21,6 +21,9 @@ def eval_cmd(
     ] = None,
     conf: Annotated[float, typer.Option("--conf", min=0.0, max=1.0, help="Minimum confidence of --model detections.")] = 0.001,
     imgsz: Annotated[int | None, typer.Option("--imgsz", min=1, help="Inference size for --model (default: the model's).")] = None,
+    box_scale: Annotated[
+        float, typer.Option("--box-scale", min=0.1, max=4.0, help="Grow --model boxes about their centres by this factor.")
+    ] = 1.0,
     report: Annotated[
         bool, typer.Option("--report", help="Also write OUT/report.html and OUT/report.json (confusion matrix, galleries, brand presence).")
     ] = False,
@@ -65,7 +68,9 @@ def eval_cmd(
 
             dataset = load_coco(data)
             gt = normalize_ground_truth(dataset, str(data))
-            results = validate_predictions(predict_coco_results(model, dataset, conf=conf, imgsz=imgsz), gt, f"predictions of {model}")
+            results = validate_predictions(
+                predict_coco_results(model, dataset, conf=conf, imgsz=imgsz, box_scale=box_scale), gt, f"predictions of {model}"
+            )
             atomic_write_json(out / "predictions.json", results)
         metrics = evaluate_coco(gt, results)
     except (FileNotFoundError, ValueError) as exc:
