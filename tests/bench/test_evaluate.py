@@ -37,8 +37,8 @@ def test_input_sizes_round_to_the_stride_and_reject_nonsense():
 
 def test_the_validation_split_picks_the_size():
     val = _val()
-    size, scale, ap50 = choose_prediction(val, {224: _hits(val), 320: _misses(val)}, preferred=320)
-    assert (size, scale) == (224, 1.0) and ap50[(224, 1.0)] == pytest.approx(1.0) and ap50[(320, 1.0)] == pytest.approx(0.0)
+    size, scale, table = choose_prediction(val, {224: _hits(val), 320: _misses(val)}, preferred=320)
+    assert (size, scale) == (224, 1.0) and table["AP50"] == pytest.approx({224: 1.0, 320: 0.0})
     size, _, _ = choose_prediction(val, {224: _misses(val), 320: _hits(val)}, preferred=320)
     assert size == 320
     size, _, _ = choose_prediction(val, {224: _hits(val), 256: _hits(val), 320: _hits(val)}, preferred=256)
@@ -48,9 +48,12 @@ def test_the_validation_split_picks_the_size():
 def test_the_validation_split_picks_the_box_scale():
     val = _val()  # labels: 40 x 40 at (10, 10)
     tight = _results(val, [16.0, 16.0, 28.0, 28.0])  # IoU 0.49 with the label; grown x1.3: 36.4 px, IoU 0.83
-    size, scale, ap50 = choose_prediction(val, {320: tight}, preferred=320, box_scales=(1.0, 1.3, 3.0))
+    size, scale, table = choose_prediction(val, {320: tight}, preferred=320, box_scales=(1.0, 1.3, 3.0))
     assert (size, scale) == (320, 1.3)
-    assert ap50[(320, 1.0)] == pytest.approx(0.0) and ap50[(320, 1.3)] == pytest.approx(1.0) and ap50[(320, 3.0)] == pytest.approx(0.0)
+    assert table["AP"][1.0] == pytest.approx(0.0) and table["AP"][1.3] > 0.5 and table["AP"][3.0] == pytest.approx(0.0)
+    # judged by AP over IoU 0.5-0.95: a growth that keeps AP50 but loosens every box loses to exact boxes
+    loose = choose_prediction(val, {320: _hits(val)}, preferred=320, box_scales=(1.0, 1.2))
+    assert loose[1] == 1.0 and loose[2]["AP"][1.0] > loose[2]["AP"][1.2]
     _, scale, _ = choose_prediction(val, {320: _hits(val)}, preferred=320, box_scales=(1.3, 1.0, 1.1))
     assert scale == 1.0, "a tie goes to the unscaled boxes"
     with pytest.raises(ValueError, match="box_scales"):

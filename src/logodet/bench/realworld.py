@@ -349,11 +349,11 @@ def _choose_and_score(
     """One row: input size and box scale chosen on ``val``, the test predictions at that size scored; notes added to ``spec``."""
     from logodet.evaluation.predictions import normalize_ground_truth, validate_predictions
 
-    size, scale, val_ap50 = choose_prediction(val, val_by_size, cfg.imgsz, cfg.box_scales)
+    size, scale, val_ap = choose_prediction(val, val_by_size, cfg.imgsz, cfg.box_scales)
     if len(val_by_size) > 1 or len(cfg.box_scales) > 1:
-        by_size = ", ".join(f"{s} px {val_ap50[(s, scale)]:.3f}" for s in sorted(val_by_size))
-        by_scale = ", ".join(f"x{f:g} {val_ap50[(size, f)]:.3f}" for f in sorted({float(f) for f in cfg.box_scales}))
-        spec.notes.append(f"predicts at {size} px, boxes x{scale:g} (validation AP50 at x{scale:g}: {by_size}; at {size} px: {by_scale})")
+        by_size = ", ".join(f"{s} px {v:.3f}" for s, v in sorted(val_ap["AP50"].items()))
+        by_scale = ", ".join(f"x{f:g} {v:.3f}" for f, v in sorted(val_ap["AP"].items()))
+        spec.notes.append(f"predicts at {size} px, boxes x{scale:g} (validation AP50: {by_size}; validation AP at {size} px: {by_scale})")
     gt = normalize_ground_truth(val, "validation split")
     ratio = box_size_ratio(gt, validate_predictions(val_by_size[size], gt, "validation predictions"))
     box_note = box_ratio_note(ratio)
