@@ -23,7 +23,8 @@ what is done):
    repeated exactly) with the budget as a hard stop.
 4. **Prediction.** Each model predicts the validation split at a few input
    sizes (``test_scales`` times ``imgsz``); the size with the best validation
-   AP50 then predicts the test split.
+   AP50 then predicts the test split, with its boxes grown by the factor of
+   ``box_scales`` that has the best validation AP at that size.
 5. **Report.** ``report.md`` and ``report.json`` in ``--out``.
 """
 
