@@ -10,6 +10,7 @@ never picks anything.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -150,12 +151,16 @@ def scale_results(results: list[dict], factor: float, dataset: DetectionDataset)
     if factor == 1.0:
         return results
     sizes = {r.id: (r.width, r.height) for r in dataset.images}
-    out = []
-    for r in results:
-        x, y, w, h = r["bbox"]
-        width, height = sizes[r["image_id"]]
-        x1, y1, x2, y2 = grow_boxes(np.array([[x, y, x + w, y + h]], np.float64), factor, width, height)[0].tolist()
-        out.append({**r, "bbox": [x1, y1, x2 - x1, y2 - y1]})
+    by_image: dict[int, list[int]] = {}
+    for k, r in enumerate(results):
+        by_image.setdefault(r["image_id"], []).append(k)
+    out: list[dict] = list(results)
+    for image_id, rows in by_image.items():
+        xywh = np.array([results[k]["bbox"] for k in rows], np.float64)
+        xyxy = np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], axis=1)
+        grown = grow_boxes(xyxy, factor, *sizes[image_id])
+        for k, (x1, y1, x2, y2) in zip(rows, grown.tolist(), strict=True):
+            out[k] = {**results[k], "bbox": [x1, y1, x2 - x1, y2 - y1]}
     return out
 
 
@@ -191,3 +196,28 @@ def choose_prediction(
     ap = {float(f): float(evaluate_coco(gt, scale_results(checked[size], float(f), val)).AP) for f in sorted(set(box_scales))}
     scale = max(ap, key=lambda f: (round(ap[f], 6), f == 1.0))
     return size, scale, {"AP50": ap50, "AP": ap}
+
+
+def choose_and_score(
+    val: DetectionDataset,
+    test: DetectionDataset,
+    val_by_size: dict[int, list[dict]],
+    test_at: Callable[[int], list[dict]],
+    preferred: int,
+    box_scales: tuple[float, ...] | list[float],
+) -> tuple[dict[str, Any], list[str]]:
+    """One benchmark row's numbers and notes: size and box scale chosen on ``val`` (:func:`choose_prediction`),
+    the test predictions at that size (``test_at(size)``) grown by that scale and scored (:func:`score_run`)."""
+    size, scale, val_ap = choose_prediction(val, val_by_size, preferred, box_scales)
+    notes = []
+    if len(val_by_size) > 1 or len(box_scales) > 1:
+        by_size = ", ".join(f"{s} px {v:.3f}" for s, v in sorted(val_ap["AP50"].items()))
+        by_scale = ", ".join(f"x{f:g} {v:.3f}" for f, v in sorted(val_ap["AP"].items()))
+        notes.append(f"predicts at {size} px, boxes x{scale:g} (validation AP50: {by_size}; validation AP at {size} px: {by_scale})")
+    gt = normalize_ground_truth(val, "validation split")
+    ratio = box_size_ratio(gt, validate_predictions(val_by_size[size], gt, "validation predictions"))
+    box_note = box_ratio_note(ratio)
+    if box_note:
+        notes.append(box_note)
+    val_res, test_res = scale_results(val_by_size[size], scale, val), scale_results(test_at(size), scale, test)
+    return {"input_size": size, "box_scale": scale, "val_box_ratio": ratio, **score_run(val, val_res, test, test_res)}, notes

@@ -34,20 +34,11 @@ import dataclasses
 import json
 import math
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from logodet.bench.evaluate import (
-    box_ratio_note,
-    box_size_ratio,
-    check_box_scales,
-    choose_prediction,
-    input_sizes,
-    scale_results,
-    score_run,
-)
+from logodet.bench.evaluate import check_box_scales, choose_and_score, input_sizes
 from logodet.bench.profiles import ABLATIONS, get_profile
 from logodet.bench.report import ABLATION_REFERENCE
 from logodet.io import atomic_write_json
@@ -339,34 +330,6 @@ def plan_runs(cfg: RealWorldConfig, few_shot: bool) -> list[RunSpec]:
     return specs
 
 
-def _choose_and_score(
-    cfg: RealWorldConfig,
-    spec: RunSpec,
-    val: DetectionDataset,
-    test: DetectionDataset,
-    val_by_size: dict[int, list[dict]],
-    test_at: Callable[[int], list[dict]],
-) -> dict[str, Any]:
-    """One row: input size and box scale chosen on ``val``, the test predictions at that size scored; notes added to ``spec``."""
-    from logodet.evaluation.predictions import normalize_ground_truth, validate_predictions
-
-    size, scale, val_ap = choose_prediction(val, val_by_size, cfg.imgsz, cfg.box_scales)
-    if len(val_by_size) > 1 or len(cfg.box_scales) > 1:
-        by_size = ", ".join(f"{s} px {v:.3f}" for s, v in sorted(val_ap["AP50"].items()))
-        by_scale = ", ".join(f"x{f:g} {v:.3f}" for f, v in sorted(val_ap["AP"].items()))
-        spec.notes.append(f"predicts at {size} px, boxes x{scale:g} (validation AP50: {by_size}; validation AP at {size} px: {by_scale})")
-    gt = normalize_ground_truth(val, "validation split")
-    ratio = box_size_ratio(gt, validate_predictions(val_by_size[size], gt, "validation predictions"))
-    box_note = box_ratio_note(ratio)
-    if box_note:
-        spec.notes.append(box_note)
-    row = {"name": spec.name, "profile": spec.profile, "trainer": spec.trainer, "budget_minutes": spec.minutes, "input_size": size}
-    row.update({"box_scale": scale, "val_box_ratio": ratio})
-    val_res, test_res = scale_results(val_by_size[size], scale, val), scale_results(test_at(size), scale, test)
-    row.update(score_run(val, val_res, test, test_res))
-    return row
-
-
 def run_realworld(cfg: RealWorldConfig) -> dict[str, Any]:
     """Run the benchmark (skipping finished rows) and write ``report.md`` / ``report.json``; the report dict."""
     from logodet.bench.report import write_report
@@ -408,14 +371,15 @@ def run_realworld(cfg: RealWorldConfig) -> dict[str, Any]:
                 batch=cfg.batch,
                 sizes=sizes,
             )
-            row = _choose_and_score(cfg, spec, val, test, res["val"], lambda size, r=res: r["test"][size])
+            scores, row_notes = choose_and_score(val, test, res["val"], lambda size, r=res: r["test"][size], cfg.imgsz, cfg.box_scales)
         else:
             train_set = _with_shots(data, shots, cfg.real_repeat) if spec.fewshot and shots is not None else data
             best = _train_logodet(cfg, spec, train_set, val, run, data_dir)
             by_size = {s: predict_coco_results(best, val, conf=0.001, imgsz=s, progress=False) for s in sizes}
-            row = _choose_and_score(
-                cfg, spec, val, test, by_size, lambda size, m=best: predict_coco_results(m, test, conf=0.001, imgsz=size, progress=False)
-            )
+            test_at = lambda size, m=best: predict_coco_results(m, test, conf=0.001, imgsz=size, progress=False)  # noqa: E731
+            scores, row_notes = choose_and_score(val, test, by_size, test_at, cfg.imgsz, cfg.box_scales)
+        spec.notes.extend(row_notes)
+        row = {"name": spec.name, "profile": spec.profile, "trainer": spec.trainer, "budget_minutes": spec.minutes, **scores}
         row.update({"notes": spec.notes, "wall_minutes": (time.perf_counter() - t0) / 60.0})
         atomic_write_json(done, row)
         rows.append(row)
