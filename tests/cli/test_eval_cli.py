@@ -112,6 +112,9 @@ def test_model_branch_wiring(tmp_path, dataset, monkeypatch):
         {**p, "bbox": [float(v) for v in p["bbox"]], "score": float(p["score"])} for p in PREDS
     ]
     assert json.loads((out / "metrics.json").read_text())["AP50"] == evaluate_coco(GT, PREDS).AP50
+    result = runner.invoke(_app(), [*args, "--imgsz", "256"])  # repeated: several sizes, merged
+    assert result.exit_code == 0, result.output
+    assert calls["imgsz"] == (320, 256)
 
 
 REPORT_GT = {

@@ -75,6 +75,13 @@ def test_train_resume_eval_export_predict_chain(tmp_path, shapes_data):
     res = runner.invoke(app, [*sized, "--imgsz", "96", "--no-save-images", "--no-progress"])
     assert res.exit_code == 0, res.output
     assert len((tmp_path / "p96" / "predictions.jsonl").read_text().splitlines()) == 12
+    res = runner.invoke(app, ["predict", "--model", str(onnx_path), "--source", str(val_dir / "images"), "--imgsz", "96", "--imgsz", "128"])
+    assert res.exit_code == 2 and "export size" in res.output
+    merged = [*sized[:-1], str(tmp_path / "pm"), "--imgsz", "96", "--imgsz", "128", "--conf", "0.01", "--no-save-images", "--no-progress"]
+    res = runner.invoke(app, merged)
+    assert res.exit_code == 0, res.output
+    rows = [json.loads(x) for x in (tmp_path / "pm" / "predictions.jsonl").read_text().splitlines()]
+    assert len(rows) == 12 and sum(len(r["detections"]) for r in rows) > 0
 
 
 def test_empty_dataset_through_eval_and_predict(tmp_path, trained_run):

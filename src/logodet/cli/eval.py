@@ -20,7 +20,10 @@ def eval_cmd(
         Path | None, typer.Option("--model", help="Model checkpoint to run on the dataset (instead of --predictions).")
     ] = None,
     conf: Annotated[float, typer.Option("--conf", min=0.0, max=1.0, help="Minimum confidence of --model detections.")] = 0.001,
-    imgsz: Annotated[int | None, typer.Option("--imgsz", min=1, help="Inference size for --model (default: the model's).")] = None,
+    imgsz: Annotated[
+        list[int] | None,
+        typer.Option("--imgsz", min=32, help="Inference size for --model (default: the model's); repeat it to merge several sizes."),
+    ] = None,
     box_scale: Annotated[
         float, typer.Option("--box-scale", min=0.1, max=4.0, help="Grow --model boxes about their centres by this factor.")
     ] = 1.0,
@@ -68,8 +71,9 @@ def eval_cmd(
 
             dataset = load_coco(data)
             gt = normalize_ground_truth(dataset, str(data))
+            sizes = (imgsz[0] if len(imgsz) == 1 else tuple(imgsz)) if imgsz else None
             results = validate_predictions(
-                predict_coco_results(model, dataset, conf=conf, imgsz=imgsz, box_scale=box_scale), gt, f"predictions of {model}"
+                predict_coco_results(model, dataset, conf=conf, imgsz=sizes, box_scale=box_scale), gt, f"predictions of {model}"
             )
             atomic_write_json(out / "predictions.json", results)
         metrics = evaluate_coco(gt, results)

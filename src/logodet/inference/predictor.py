@@ -107,14 +107,25 @@ class Predictor:
         return cls(TorchBackend(dense_model(model, imgsz)), class_names, imgsz, **kwargs)
 
     @classmethod
-    def from_path(cls, path: str | Path, *, imgsz: int | None = None, **kwargs) -> Predictor:
+    def from_path(cls, path: str | Path, *, imgsz: int | Sequence[int] | None = None, **kwargs) -> Predictor:
         """Load a ``.pt`` checkpoint (torch backend) or an exported ``.onnx`` file (ONNX Runtime backend).
 
         ``imgsz`` runs a checkpoint at another input size; an ONNX file only runs at its export size.
+        Several sizes run a checkpoint at each and merge the detections
+        (:class:`logodet.inference.multisize.MultiSizePredictor`).
         """
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"{path}: model file not found")
+        if imgsz is not None and not isinstance(imgsz, int):
+            from logodet.inference.multisize import MultiSizePredictor, check_sizes
+
+            sizes = check_sizes(imgsz)
+            if len(sizes) > 1:
+                if path.suffix == ".onnx":
+                    raise ValueError(f"{path}: an ONNX file runs only at its export size; merge several sizes with the .pt checkpoint")
+                return MultiSizePredictor.from_checkpoint(str(path), sizes, **kwargs)
+            imgsz = sizes[0]
         if path.suffix == ".onnx":
             import onnx
 
@@ -169,13 +180,14 @@ def predict_coco_results(
     dataset: DetectionDataset,
     *,
     conf: float = 0.001,
-    imgsz: int | None = None,
+    imgsz: int | Sequence[int] | None = None,
     box_scale: float = 1.0,
     progress: bool = True,
 ) -> list[dict]:
     """COCO results for every image of ``dataset``; model classes are matched to categories by name.
 
     ``imgsz`` overrides a checkpoint's input size (an ONNX file is fixed to its export size);
+    several sizes merge the checkpoint's detections at each (:meth:`Predictor.from_path`);
     ``box_scale`` grows the boxes (:class:`Predictor`).
     """
     predictor = model if isinstance(model, Predictor) else Predictor.from_path(model, conf=conf, imgsz=imgsz, box_scale=box_scale)
