@@ -88,7 +88,7 @@ def test_end_to_end_report_and_resume(mini):
     for row in report["rows"]:
         assert 0.0 <= row["AP50"] <= 1.0 and 0.0 <= row["presence_f1"] <= 1.0
         assert set(row["per_brand_AP50"]) == set(slugs)
-        assert row["input_size"] == 64, "64 px is the only size the default test scales give at imgsz 64"
+        assert row["input_size"] == 64 and row["input_sizes"] == [64], "64 px is the only size the default test scales give at 64"
         assert row["box_scale"] in (1.0, 1.1, 1.2, 1.3) and any(f"boxes x{row['box_scale']:g}" in n for n in row["notes"])
     md = (root / "bench" / "report.md").read_text()
     assert "| box scale (val) |" in md

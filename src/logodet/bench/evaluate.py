@@ -1,16 +1,15 @@
 """Scoring a detector on real photos: COCO metrics, per-brand AP50, image-level presence, false positives per image.
 
-The presence threshold (best micro F1), the prediction input size (best
-AP50, among a few fractions of the training size) and the box scale (best
-AP50, among a few growth factors) are chosen on the
-validation split and only then applied to the test split; the test split
-never picks anything.
+The presence threshold (best micro F1), the prediction input size (among a
+few fractions of the training size, and all of them merged) and the box
+scale (among a few growth factors) are chosen on the validation split and
+only then applied to the test split; the test split never picks anything.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -19,6 +18,7 @@ from logodet.evaluation.detection import evaluate_coco
 from logodet.evaluation.matching import box_iou_xywh
 from logodet.evaluation.predictions import normalize_ground_truth, validate_predictions
 from logodet.evaluation.presence import best_presence_threshold, presence_metrics
+from logodet.inference.multisize import nms_keep
 from logodet.inference.postprocess import grow_boxes
 from logodet.types import DetectionDataset
 
@@ -29,8 +29,10 @@ __all__ = [
     "choose_prediction",
     "false_positives_per_negative_image",
     "input_sizes",
+    "merge_results",
     "scale_results",
     "score_run",
+    "size_label",
 ]
 
 
@@ -164,6 +166,38 @@ def scale_results(results: list[dict], factor: float, dataset: DetectionDataset)
     return out
 
 
+def merge_results(results: Sequence[list[dict]], *, iou: float = 0.6, max_det: int = 100) -> list[dict]:
+    """COCO results of several predictions of the same images (one per input size), merged image by image as
+    :class:`logodet.inference.multisize.MultiSizePredictor` merges them: class-wise NMS at ``iou``, ``max_det`` kept.
+
+    Example:
+        >>> a = [{"image_id": 1, "category_id": 2, "bbox": [0, 0, 10, 10], "score": 0.9}]
+        >>> b = [{"image_id": 1, "category_id": 2, "bbox": [1, 1, 9, 9], "score": 0.5}]
+        >>> [r["score"] for r in merge_results([a, b])]
+        [0.9]
+    """
+    by_image: dict[int, list[dict]] = {}
+    for part in results:
+        for r in part:
+            by_image.setdefault(r["image_id"], []).append(r)
+    out = []
+    for rows in by_image.values():
+        xywh = np.array([r["bbox"] for r in rows], np.float64).reshape(-1, 4)
+        xyxy = np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], axis=1)
+        scores, labels = np.array([r["score"] for r in rows], np.float64), np.array([r["category_id"] for r in rows])
+        out.extend(rows[k] for k in nms_keep(xyxy, scores, labels, iou=iou, max_det=max_det).tolist())
+    return out
+
+
+def _one_or_merged(parts: list[list[dict]]) -> list[dict]:
+    return parts[0] if len(parts) == 1 else merge_results(parts)
+
+
+def size_label(sizes: Sequence[int]) -> str:
+    """``"224"`` for one input size, ``"224+256+320"`` for merged sizes."""
+    return "+".join(str(s) for s in sizes)
+
+
 def check_box_scales(box_scales: tuple[float, ...] | list[float]) -> None:
     """Refuse an empty list or a factor outside ``(0, 4]``."""
     if not box_scales or any(not 0 < f <= 4 for f in box_scales):
@@ -175,27 +209,49 @@ def choose_prediction(
     results_by_size: dict[int, list[dict]],
     preferred: int,
     box_scales: tuple[float, ...] | list[float] = (1.0,),
-) -> tuple[int, float, dict[str, dict[float, float]]]:
-    """The input size with the best validation AP50, then the box scale with the best validation AP at that size.
+    merge: bool = True,
+) -> tuple[tuple[int, ...], float, dict[str, dict[Any, Any]]]:
+    """The input size(s) and box scale of the test predictions, chosen on the validation split.
 
-    Returns ``(size, scale, {"AP50": {size: AP50 at scale 1}, "AP": {scale: AP at size}})``.
-    Size ties go to ``preferred``, then to the larger; scale ties to 1. A
-    detector trained on synthetic logos may find real ones better at another
-    input size than it was trained at (on flickrlogos27-dev a smaller one), and
-    may draw tighter boxes than the photos' labels (benchmarks/RESULTS.md); the
-    validation split decides both, like the presence threshold. The scale is
-    judged by AP over IoU 0.5-0.95, not AP50: on a small validation split, AP50
-    alone rewarded a growth that only pushed a few boxes over IoU 0.5 and lost
-    on the test split.
+    The candidates are each input size of ``results_by_size`` and, with ``merge``
+    and two or more sizes, all of them merged (:func:`merge_results`). Each
+    candidate's boxes get the factor of ``box_scales`` with its best validation
+    AP (IoU 0.5-0.95; ties to 1); the candidate with the best validation AP50
+    with its boxes so grown wins. Ties go to a single size (one forward pass
+    instead of several), then to ``preferred``, then to the larger.
+
+    Returns ``(sizes, scale, {"AP50": {label: AP50}, "scale": {label: factor}, "AP": {factor: AP of the winner}})``,
+    ``sizes`` a 1-tuple for a single size, labels as :func:`size_label`.
+
+    A detector trained on synthetic logos may find real ones better at another
+    input size than it was trained at (on flickrlogos27-dev a smaller one), or
+    at several, and may draw tighter boxes than the photos' labels
+    (benchmarks/RESULTS.md); the validation split decides, like the presence
+    threshold. Sizes are compared with their boxes as they will be delivered:
+    judged at scale 1, a merge of sizes lost to one size on flickrlogos27-dev
+    and won once both were grown. The scale is judged by AP, not AP50: on a
+    small validation split, AP50 alone rewarded a growth that only pushed a few
+    boxes over IoU 0.5 and lost on the test split.
     """
     check_box_scales(box_scales)
     gt = normalize_ground_truth(val, "validation split")
-    checked = {size: validate_predictions(res, gt, "validation predictions") for size, res in results_by_size.items()}
-    ap50 = {size: float(evaluate_coco(gt, res).AP50) for size, res in checked.items()}
-    size = max(ap50, key=lambda s: (round(ap50[s], 6), s == preferred, s))
-    ap = {float(f): float(evaluate_coco(gt, scale_results(checked[size], float(f), val)).AP) for f in sorted(set(box_scales))}
-    scale = max(ap, key=lambda f: (round(ap[f], 6), f == 1.0))
-    return size, scale, {"AP50": ap50, "AP": ap}
+    candidates = {(size,): validate_predictions(res, gt, "validation predictions") for size, res in results_by_size.items()}
+    if merge and len(results_by_size) > 1:
+        candidates[tuple(sorted(results_by_size))] = merge_results([candidates[(s,)] for s in sorted(results_by_size)])
+    scored: dict[tuple[int, ...], dict[float, tuple[float, float]]] = {}
+    for sizes, res in candidates.items():
+        for f in sorted(set(box_scales)):
+            m = evaluate_coco(gt, scale_results(res, float(f), val))
+            scored.setdefault(sizes, {})[float(f)] = (float(m.AP), float(m.AP50))
+    scale_of = {c: max(by, key=lambda f, by=by: (round(by[f][0], 6), f == 1.0)) for c, by in scored.items()}
+    ap50 = {c: scored[c][scale_of[c]][1] for c in scored}
+    best = max(ap50, key=lambda c: (round(ap50[c], 6), len(c) == 1, c == (preferred,), c[-1], -len(c)))
+    table = {
+        "AP50": {size_label(c): v for c, v in ap50.items()},
+        "scale": {size_label(c): f for c, f in scale_of.items()},
+        "AP": {f: v[0] for f, v in scored[best].items()},
+    }
+    return best, scale_of[best], table
 
 
 def choose_and_score(
@@ -205,19 +261,28 @@ def choose_and_score(
     test_at: Callable[[int], list[dict]],
     preferred: int,
     box_scales: tuple[float, ...] | list[float],
+    merge: bool = True,
 ) -> tuple[dict[str, Any], list[str]]:
-    """One benchmark row's numbers and notes: size and box scale chosen on ``val`` (:func:`choose_prediction`),
-    the test predictions at that size (``test_at(size)``) grown by that scale and scored (:func:`score_run`)."""
-    size, scale, val_ap = choose_prediction(val, val_by_size, preferred, box_scales)
+    """One benchmark row's numbers and notes: size(s) and box scale chosen on ``val`` (:func:`choose_prediction`),
+    the test predictions at those sizes (``test_at(size)``, merged when several) grown by that scale and scored
+    (:func:`score_run`)."""
+    sizes, scale, val_ap = choose_prediction(val, val_by_size, preferred, box_scales, merge=merge)
+    label = size_label(sizes)
     notes = []
-    if len(val_by_size) > 1 or len(box_scales) > 1:
-        by_size = ", ".join(f"{s} px {v:.3f}" for s, v in sorted(val_ap["AP50"].items()))
+    if len(val_ap["AP50"]) > 1 or len(box_scales) > 1:
+        by_size = ", ".join(f"{s} px x{val_ap['scale'][s]:g} {v:.3f}" for s, v in val_ap["AP50"].items())
         by_scale = ", ".join(f"x{f:g} {v:.3f}" for f, v in sorted(val_ap["AP"].items()))
-        notes.append(f"predicts at {size} px, boxes x{scale:g} (validation AP50: {by_size}; validation AP at {size} px: {by_scale})")
+        notes.append(
+            f"predicts at {label} px, boxes x{scale:g} (validation AP50, boxes at each size's best-AP scale: {by_size}; "
+            f"validation AP at {label} px: {by_scale})"
+        )
     gt = normalize_ground_truth(val, "validation split")
-    ratio = box_size_ratio(gt, validate_predictions(val_by_size[size], gt, "validation predictions"))
+    val_pred = _one_or_merged([val_by_size[s] for s in sizes])
+    ratio = box_size_ratio(gt, validate_predictions(val_pred, gt, "validation predictions"))
     box_note = box_ratio_note(ratio)
     if box_note:
         notes.append(box_note)
-    val_res, test_res = scale_results(val_by_size[size], scale, val), scale_results(test_at(size), scale, test)
-    return {"input_size": size, "box_scale": scale, "val_box_ratio": ratio, **score_run(val, val_res, test, test_res)}, notes
+    val_res, test_res = scale_results(val_pred, scale, val), scale_results(_one_or_merged([test_at(s) for s in sizes]), scale, test)
+    size_field: int | str = sizes[0] if len(sizes) == 1 else label
+    scores = score_run(val, val_res, test, test_res)
+    return {"input_size": size_field, "input_sizes": list(sizes), "box_scale": scale, "val_box_ratio": ratio, **scores}, notes

@@ -23,8 +23,9 @@ what is done):
    repeated exactly) with the budget as a hard stop.
 4. **Prediction.** Each model predicts the validation split at a few input
    sizes (``test_scales`` times ``imgsz``); the size with the best validation
-   AP50 then predicts the test split, with its boxes grown by the factor of
-   ``box_scales`` that has the best validation AP at that size.
+   AP50 (or, with ``merge_sizes``, all sizes merged, when that is better) then
+   predicts the test split, with its boxes grown by the factor of
+   ``box_scales`` that has the best validation AP there.
 5. **Report.** ``report.md`` and ``report.json`` in ``--out``.
 """
 
@@ -85,6 +86,7 @@ class RealWorldConfig:
     seconds_per_step: float = 0.0  # plan epochs from this step time; 0: measured once per bench folder
     test_scales: tuple[float, ...] = (0.7, 0.8, 1.0)  # prediction input sizes tried (x imgsz); validation picks one
     box_scales: tuple[float, ...] = (1.0, 1.1, 1.2, 1.3)  # box growth factors tried; validation picks one with the size
+    merge_sizes: bool = True  # also try every test size merged (one forward pass per size); validation decides
     tracks: tuple[str, ...] = ("cold", "fewshot")
     baselines: tuple[str, ...] = ("naive", "yolo")
     ablations: tuple[str, ...] = ()
@@ -371,13 +373,15 @@ def run_realworld(cfg: RealWorldConfig) -> dict[str, Any]:
                 batch=cfg.batch,
                 sizes=sizes,
             )
-            scores, row_notes = choose_and_score(val, test, res["val"], lambda size, r=res: r["test"][size], cfg.imgsz, cfg.box_scales)
+            scores, row_notes = choose_and_score(
+                val, test, res["val"], lambda size, r=res: r["test"][size], cfg.imgsz, cfg.box_scales, cfg.merge_sizes
+            )
         else:
             train_set = _with_shots(data, shots, cfg.real_repeat) if spec.fewshot and shots is not None else data
             best = _train_logodet(cfg, spec, train_set, val, run, data_dir)
             by_size = {s: predict_coco_results(best, val, conf=0.001, imgsz=s, progress=False) for s in sizes}
             test_at = lambda size, m=best: predict_coco_results(m, test, conf=0.001, imgsz=size, progress=False)  # noqa: E731
-            scores, row_notes = choose_and_score(val, test, by_size, test_at, cfg.imgsz, cfg.box_scales)
+            scores, row_notes = choose_and_score(val, test, by_size, test_at, cfg.imgsz, cfg.box_scales, cfg.merge_sizes)
         spec.notes.extend(row_notes)
         row = {"name": spec.name, "profile": spec.profile, "trainer": spec.trainer, "budget_minutes": spec.minutes, **scores}
         row.update({"notes": spec.notes, "wall_minutes": (time.perf_counter() - t0) / 60.0})
