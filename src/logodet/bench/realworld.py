@@ -22,10 +22,11 @@ what is done):
    measurement per bench folder, recorded with each run's plan so a run can be
    repeated exactly) with the budget as a hard stop.
 4. **Prediction.** Each model predicts the validation split at a few input
-   sizes (``test_scales`` times ``imgsz``); the size with the best validation
-   AP50 (or, with ``merge_sizes``, all sizes merged, when that is better) then
-   predicts the test split, with its boxes grown by the factor of
-   ``box_scales`` that has the best validation AP there.
+   sizes (``test_scales`` times ``imgsz``). Each size (and, with
+   ``merge_sizes``, all sizes merged) gets the factor of ``box_scales`` with
+   its best validation AP; the one with the best validation AP50 with its
+   boxes so grown then predicts the test split
+   (:func:`logodet.bench.evaluate.choose_prediction`).
 5. **Report.** ``report.md`` and ``report.json`` in ``--out``.
 """
 
