@@ -96,6 +96,16 @@ def test_end_to_end_report_and_resume(mini):
     assert "## Ablation" in md and "| cold start (SynthLogo) | 0.01 |" in md, "the cold run (same budget) is the ablations' reference"
     assert json.loads((root / "bench" / "report.json").read_text())["rows"][0]["name"] == names[0]
     assert (root / "bench" / "data" / "textures").is_dir()
+    # the few-shot row pastes its shots' boxes as logo variants; the cold row never sees them
+    shots = split_real(_cfg(root, slugs))[2]
+    crops = sorted((root / "bench" / "logos-shots").glob("*/crop-*.png"))
+    assert crops and {c.parent.name for c in crops} <= set(slugs)
+    assert len(crops) <= sum(len(r.annotations) for r in shots.images)
+    assert any("labelled boxes of the shots pasted as logo variants" in n for n in report["rows"][1]["notes"])
+    cold_names = {c["name"] for c in json.loads((root / "bench" / "data" / "synthlogo" / "annotations.json").read_text())["categories"]}
+    shot_data = json.loads((root / "bench" / "data" / "synthlogo-shots" / "annotations.json").read_text())
+    assert {c["name"] for c in shot_data["categories"]} == cold_names, "crops add variants, not classes"
+    assert any(a.get("source", "").startswith("crop-") for a in shot_data["annotations"]), "some synthetic logos are crops"
     saved = yaml.safe_load((root / "bench" / "runs" / "cold-start--synthlogo" / "train" / "train_config.yaml").read_text())
     assert saved["head_dropout"] == 0.1 and saved["freeze"] == 0, "train overrides reach the trainer"
     done = root / "bench" / "runs"

@@ -120,3 +120,40 @@ def test_bad_executor_and_format(tmp_path: Path) -> None:
     assert bad_exec.exit_code == 2 and "--executor" in bad_exec.output
     bad_fmt = runner.invoke(_app(), [*base, "--format", "voc"])
     assert bad_fmt.exit_code == 2 and "voc" in bad_fmt.output
+
+
+def _labelled_photos(folder: Path, category: str) -> Path:
+    """One 'real' photo with a striped box labelled ``category`` (COCO folder)."""
+    (folder / "images").mkdir(parents=True)
+    photo = np.full((40, 60, 3), 90, np.uint8)
+    photo[10:30, 10:40:4] = 250
+    Image.fromarray(photo).save(folder / "images" / "p.png")
+    coco = {
+        "images": [{"id": 1, "file_name": "p.png", "width": 60, "height": 40}],
+        "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [10, 10, 30, 20], "area": 600, "iscrowd": 0}],
+        "categories": [{"id": 1, "name": category}],
+    }
+    (folder / "annotations.json").write_text(json.dumps(coco))
+    return folder
+
+
+def test_real_crops_become_variants_of_their_class(tmp_path: Path) -> None:
+    bg = _backgrounds(tmp_path / "bg")
+    photos = _labelled_photos(tmp_path / "photos", "nike")
+    out = tmp_path / "ds"
+    args = ["synth", "--logos", str(EXAMPLES), "--backgrounds", str(bg), "--out", str(out), "-n", "30", "--size", "96x96", "-q"]
+    result = runner.invoke(_app(), [*args, "--real-crops", str(photos), "--set", "analysis.enabled=false", "--set", "empty_prob=0"])
+    assert result.exit_code == 0, result.output
+    assert "1 real crops added as logo variants (nike 1)" in result.output
+    (crop,) = (out / "logo-crops" / "nike").glob("crop-*.png")
+    assert np.asarray(Image.open(crop)).shape == (20, 30, 4)
+    data = json.loads((out / "annotations.json").read_text())
+    assert sorted(c["name"] for c in data["categories"]) == sorted(p.stem for p in EXAMPLES.glob("*.svg")), "no class added"
+    names = {c["id"]: c["name"] for c in data["categories"]}
+    sources = {a["source"] for a in data["annotations"] if names[a["category_id"]] == "nike"}
+    assert sources == {crop.name, "nike.svg"}, "the crop and the artwork are both variants of nike"
+    unknown = _labelled_photos(tmp_path / "other", "acme")
+    none = runner.invoke(_app(), [*args[:5], "--out", str(tmp_path / "ds2"), "-n", "1", "--real-crops", str(unknown), "-q"])
+    assert none.exit_code == 0 and "no crops added" in none.output
+    missing = runner.invoke(_app(), [*args, "--real-crops", str(tmp_path / "nope")])
+    assert missing.exit_code == 2 and "nope" in missing.output

@@ -25,7 +25,7 @@ from PIL import Image
 from logodet.assets.brands import load_brand_colors, parse_hex_color
 from logodet.io import MAX_IMAGE_PIXELS, pil_to_rgb
 
-__all__ = ["LOGO_SUFFIXES", "LogoAsset", "LogoBank", "LogoError", "load_logo", "load_logo_folder"]
+__all__ = ["LOGO_SUFFIXES", "LogoAsset", "LogoBank", "LogoError", "is_monochrome", "load_logo", "load_logo_folder"]
 
 LOGO_SUFFIXES = {".svg", ".png", ".jpg", ".jpeg", ".webp"}
 BRANDS_FILE = "brands.json"
@@ -127,6 +127,11 @@ def _is_monochrome(rgba: np.ndarray) -> tuple[bool, tuple[int, int, int]]:
     lo, hi = np.percentile(opaque, [1, 99], axis=0)
     median = tuple(int(v) for v in np.median(opaque, axis=0))
     return bool(np.max(hi - lo) <= 24), median  # type: ignore[return-value]
+
+
+def is_monochrome(rgba: np.ndarray) -> bool:
+    """Whether ``load_logo`` treats this ``uint8 [H, W, 4]`` artwork as a one-colour icon (painted, not kept)."""
+    return _is_monochrome(rgba)[0]
 
 
 def _premultiply(rgba: np.ndarray) -> np.ndarray:

@@ -71,6 +71,7 @@ class RealWorldConfig:
     real_train: str = ""
     shots: int = 5
     real_repeat: int = 24  # 94 shots x 24 = 43 % of an epoch: few-shot AP50 0.529 vs 0.468 at 8 (RESULTS.md, 2026-12-02)
+    shot_crops: bool = True  # the few-shot track also pastes the shots' labelled boxes as logo variants (assets/crops.py)
     budget_minutes: float = 60.0
     ablation_minutes: float = 15.0
     seed: int = 0
@@ -166,12 +167,12 @@ def split_real(
     return val, test, shots, few_val, notes
 
 
-def _synthesize(cfg: RealWorldConfig, profile_name: str, logos: Path, out: Path) -> Path:
+def _synthesize(cfg: RealWorldConfig, profile_name: str, logos: Path, out: Path, suffix: str = "") -> Path:
     from logodet.synth.config import resolve_synth_config
     from logodet.synth.pipeline import synthesize
 
     profile = get_profile(profile_name)
-    folder = out / "data" / profile_name
+    folder = out / "data" / (profile_name + suffix)
     overrides = [f"{k}={json.dumps(v)}" for k, v in profile.overrides.items()] + list(cfg.synth_overrides)
     scfg = resolve_synth_config(size=tuple(cfg.synth_size), overrides=overrides)
     backgrounds: Any = cfg.backgrounds
@@ -304,6 +305,16 @@ def _train_logodet(
     return run / "train" / "best.pt"
 
 
+def _shot_logos(logos: Path, shots: DetectionDataset, out: Path, spec: RunSpec) -> Path:
+    """A logo folder of the artwork plus every labelled box of the few-shot images as a variant of its brand."""
+    from logodet.assets.crops import logo_folder_with_crops
+
+    folder = out / "logos-shots"
+    counts = logo_folder_with_crops(logos, shots, folder)
+    spec.notes.append(f"{sum(counts.values())} labelled boxes of the shots pasted as logo variants ({len(counts)} brands)")
+    return folder
+
+
 def _with_shots(synthetic: DetectionDataset, shots: DetectionDataset, repeat: int) -> DetectionDataset:
     from logodet.datasets.merge import merge_datasets
 
@@ -357,7 +368,10 @@ def run_realworld(cfg: RealWorldConfig) -> dict[str, Any]:
             continue
         t0 = time.perf_counter()
         val = few_val if spec.fewshot and few_val is not None else val_all
-        data_dir = _synthesize(cfg, spec.profile, logos, out)
+        if spec.fewshot and shots is not None and cfg.shot_crops:
+            data_dir = _synthesize(cfg, spec.profile, _shot_logos(logos, shots, out, spec), out, suffix="-shots")
+        else:
+            data_dir = _synthesize(cfg, spec.profile, logos, out)
         data = load_coco(data_dir)
         if spec.trainer == "yolo":
             from logodet.bench.yolo import ensure_venv, run_yolo_baseline

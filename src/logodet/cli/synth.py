@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -37,6 +37,14 @@ def synth(
     formats: Annotated[str, typer.Option("--format", help="Output formats, comma-separated: coco (always), yolo.")] = "coco",
     yolo: Annotated[bool, typer.Option("--yolo", help="Also write a YOLO copy in OUT/yolo (same as --format coco,yolo).")] = False,
     preview: Annotated[bool, typer.Option("--preview/--no-preview", help="Write OUT/preview.png, 16 images with boxes.")] = True,
+    real_crops: Annotated[
+        Path | None,
+        typer.Option(
+            "--real-crops",
+            help="Labelled photos (COCO folder, categories named like the logo classes): each box is pasted as another "
+            "variant of its class (few-shot; the crops go to OUT/logo-crops).",
+        ),
+    ] = None,
 ) -> None:
     """Synthesise a labelled dataset: logos warped, recoloured and blended onto photos, with exact boxes and RLE masks.
 
@@ -54,7 +62,10 @@ def synth(
     from logodet.synth.config import resolve_synth_config
     from logodet.synth.pipeline import synthesize
 
+    console = Console()
     with user_errors():
+        if real_crops is not None:
+            logos = _with_real_crops(logos, real_crops, out, console)
         cfg = resolve_synth_config(config, size=size, max_logos=max_logos, key_white=key_white or None, overrides=overrides)
         fmts = tuple(dict.fromkeys(["coco", *(f.strip().lower() for f in formats.split(",") if f.strip()), *(["yolo"] if yolo else [])]))
         if executor not in ("local", "ray"):
@@ -63,7 +74,6 @@ def synth(
             logos, backgrounds, out, n, cfg, seed=seed, workers=workers, progress=not quiet, overwrite=overwrite,
             executor=executor, address=address, cache_dir=cache, distractors=distractors, formats=fmts, preview=preview,
         )  # fmt: skip
-    console = Console()
     for kind, lines in (
         ("skipped background", report.skipped_backgrounds),
         ("skipped logo", report.skipped_logos),
@@ -79,3 +89,18 @@ def synth(
         f"in {report.seconds:.1f} s ({report.images_per_second:.1f} images/s) to {report.annotations}",
         highlight=False,
     )
+
+
+def _with_real_crops(logos: Path, photos: Path, out: Path, console: Any) -> Path:
+    """``OUT/logo-crops``: the artwork of ``logos`` (linked) plus every labelled box of ``photos`` as a variant."""
+    from logodet.assets.crops import logo_folder_with_crops
+    from logodet.datasets.formats.coco import load_coco
+
+    folder = out / "logo-crops"
+    counts = logo_folder_with_crops(logos, load_coco(photos), folder)
+    if not counts:
+        console.print(f"[yellow]--real-crops[/] {photos}: no usable box of a class in {logos}; no crops added", highlight=False)
+    else:
+        listed = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+        console.print(f"{sum(counts.values())} real crops added as logo variants ({listed})", highlight=False)
+    return folder
