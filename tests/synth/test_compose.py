@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 from pycocotools import mask as coco_mask
 
-from logodet.assets.logos import LogoBank
+from logodet.assets.logos import LogoAsset, LogoBank
 from logodet.masks import mask_to_bbox, rle_decode, rle_encode
 from logodet.synth.augment import cover_crop, jitter_colors, logo_warp, sample_logo_long_side, warp_patch
 from logodet.synth.blend import alpha_blend, clip_window, feather_alpha
-from logodet.synth.compose import compose, sample_logo_count
+from logodet.synth.compose import compose, sample_logo_count, sample_variant
 from logodet.synth.config import SynthConfig
 from logodet.synth.placement import Occupancy, choose_position
 
@@ -195,3 +196,36 @@ def test_alpha_blend_and_feather() -> None:
 def test_background_must_be_rgb(bank: LogoBank) -> None:
     with pytest.raises(ValueError, match="uint8"):
         compose(np.zeros((10, 10), np.uint8), bank, np.random.default_rng(0), CFG)
+
+
+def _asset(name: str) -> LogoAsset:
+    return LogoAsset("duo", Path(name), np.full((8, 8, 4), 255, np.uint8))
+
+
+def test_sample_variant_draws_crops_with_their_share() -> None:
+    art = [_asset("duo.svg"), _asset("duo-alt.png")]
+    crops = [_asset(f"crop-{i}-photo-0.png") for i in range(8)]
+    variants = art + crops
+
+    def crop_fraction(share: float | None, n: int = 4000) -> float:
+        rng = np.random.default_rng(0)
+        return sum(sample_variant(variants, rng, share).path.name.startswith("crop-") for _ in range(n)) / n
+
+    assert crop_fraction(None) == pytest.approx(0.8, abs=0.03)  # every variant alike: 8 of 10
+    assert crop_fraction(0.25) == pytest.approx(0.25, abs=0.03)
+    assert crop_fraction(0.0) == 0.0 and crop_fraction(1.0) == 1.0
+    # within a kind, uniform: both artwork files are drawn
+    rng = np.random.default_rng(1)
+    assert {sample_variant(variants, rng, 0.0).path.name for _ in range(200)} == {"duo.svg", "duo-alt.png"}
+    # one kind only: the share cannot apply, every variant stays reachable
+    rng = np.random.default_rng(2)
+    assert {sample_variant(crops, rng, 0.0).path.name for _ in range(300)} == {c.path.name for c in crops}
+    assert sample_variant(art, np.random.default_rng(3), 1.0).path.name in {"duo.svg", "duo-alt.png"}
+
+
+def test_crop_share_none_keeps_the_random_stream(bank: LogoBank) -> None:
+    # datasets made before crop_share existed stay the same images (their fingerprint omits the neutral value)
+    a, b = _compose(bank, 3), _compose(bank, 3, dataclasses.replace(CFG, crop_share=0.5))
+    assert np.array_equal(a.image, b.image)  # the example bank has no crops: no extra draw either
+    with pytest.raises(ValueError, match="crop_share"):
+        SynthConfig(crop_share=1.5)

@@ -94,7 +94,7 @@ def test_box_margin_grows_the_labelled_box_and_keeps_the_mask(tmp_path: Path, ba
     # a dataset made before box_margin existed (no such key in its fingerprint) still resumes at the neutral 0 ...
     fp_file = tmp_path / "t" / ".shards" / "fingerprint.json"
     fp = json.loads(fp_file.read_text())
-    assert "box_margin" not in fp["config"]
+    assert "box_margin" not in fp["config"] and "crop_share" not in fp["config"]
     assert synthesize(bank, smooth_backgrounds(2), tmp_path / "t", 6, cfg, seed=3, progress=False).num_reused == 6
     # ... while another margin is another dataset
     assert json.loads((tmp_path / "g" / ".shards" / "fingerprint.json").read_text())["config"]["box_margin"] == 0.25

@@ -19,6 +19,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from logodet.assets.crops import CROP_PREFIX
 from logodet.assets.logos import LogoAsset, LogoBank
 from logodet.masks import mask_to_bbox
 from logodet.synth.appearance import degrade_jpeg_patch, drop_shadow_alpha, logo_colors, motion_blur
@@ -38,7 +39,7 @@ from logodet.synth.placement import Occupancy, SceneView, choose_position, choos
 from logodet.synth.plates import PLATE_SHAPES, plate_alpha, plate_colors
 from logodet.synth.surfaces import BackgroundAnalysis
 
-__all__ = ["Composition", "Instance", "compose", "sample_class", "sample_logo_count"]
+__all__ = ["Composition", "Instance", "compose", "sample_class", "sample_logo_count", "sample_variant"]
 
 
 @dataclass
@@ -111,6 +112,28 @@ def sample_class(bank: LogoBank, rng: np.random.Generator, cfg: SynthConfig) -> 
     if w.sum() <= 0:
         raise ValueError(f"class_weights: every class has weight 0: {cfg.class_weights}")
     return int(rng.choice(n, p=w / w.sum()))
+
+
+def sample_variant(variants: list[LogoAsset], rng: np.random.Generator, crop_share: float | None = None) -> LogoAsset:
+    """One variant of a class: uniform, or a crop of a labelled photo with probability ``crop_share``.
+
+    With ``crop_share`` set and both kinds present (crops are the variants whose
+    file name starts with ``crop-``), the kind is drawn first, then a variant of it
+    uniformly; with one kind only, or ``crop_share=None``, every variant is alike.
+
+    Example:
+        >>> from pathlib import Path
+        >>> art = [LogoAsset("a", Path("a.svg"), np.zeros((1, 1, 4), np.uint8))]
+        >>> crops = [LogoAsset("a", Path(f"crop-{i}.png"), np.zeros((1, 1, 4), np.uint8)) for i in range(9)]
+        >>> sample_variant(art + crops, np.random.default_rng(0), crop_share=0.0).path.name
+        'a.svg'
+    """
+    if crop_share is not None:
+        crops = [v for v in variants if v.path.name.startswith(CROP_PREFIX)]
+        if 0 < len(crops) < len(variants):
+            artwork = [v for v in variants if not v.path.name.startswith(CROP_PREFIX)]
+            variants = crops if rng.random() < crop_share else artwork
+    return variants[int(rng.integers(len(variants)))]
 
 
 def _homography() -> Any:
@@ -362,8 +385,7 @@ def compose(
     for labelled in order:
         if labelled:
             class_index = sample_class(bank, rng, cfg)
-            variants = bank.variants(class_index)
-            asset = variants[int(rng.integers(len(variants)))]
+            asset = sample_variant(bank.variants(class_index), rng, cfg.crop_share)
         else:
             asset = distractors.sample(rng, exclude)  # type: ignore[union-attr]
             if asset is None:

@@ -90,6 +90,10 @@ class SynthConfig:
             Hand-drawn boxes in real photos leave a margin (and often take in the badge or
             sign around a logo): on flickrlogos27-dev the real boxes are ~1.2x those a
             tight-box model predicts (RESULTS.md); 0 keeps the tight box.
+        crop_share: for a class with both artwork and crops of labelled photos (variants
+            named ``crop-*``, :mod:`logodet.assets.crops`), the probability that a pasted
+            logo is one of the crops; ``None`` draws every variant alike (so a brand with
+            one icon and nine crops gets a crop nine times in ten).
         motion_blur_prob: probability of a motion blur of the logo.
         motion_blur_px: largest motion-blur length in pixels.
         noise_prob: probability of Gaussian noise on the logo.
@@ -157,6 +161,7 @@ class SynthConfig:
     plate_prob: float = 0.4
     plate_margin: tuple[float, float] = (0.05, 0.3)
     box_margin: float = 0.0
+    crop_share: float | None = None
     motion_blur_prob: float = 0.15
     motion_blur_px: float = 7.0
     noise_prob: float = 0.2
@@ -218,6 +223,8 @@ class SynthConfig:
         _check_range("plate_margin", self.plate_margin, 0.0, 2.0)
         if not 0.0 <= self.box_margin <= 1.0:
             raise ValueError(f"box_margin: expected a fraction of the box in [0, 1] per side, got {self.box_margin}")
+        if self.crop_share is not None and not 0.0 <= self.crop_share <= 1.0:
+            raise ValueError(f"crop_share: expected a fraction in [0, 1] (or null: every variant alike), got {self.crop_share}")
         _check_range("shading_strength", self.shading_strength, 0.0, 1.0)
         _check_range("shadow_opacity", self.shadow_opacity, 0.0, 1.0)
         _check_range("jpeg_artifact_quality", self.jpeg_artifact_quality, 1, 100)

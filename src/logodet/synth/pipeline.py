@@ -119,7 +119,7 @@ def default_cache_dir() -> Path:
 
 # Settings added after datasets of this format were made, at the value that changes no image and no label:
 # left out of the fingerprint at that value, so those datasets still resume (and re-score) after an upgrade.
-_NEUTRAL_SETTINGS = {"box_margin": 0.0}
+_NEUTRAL_SETTINGS = {"box_margin": 0.0, "crop_share": None}
 
 
 def _fingerprint(job: SynthJob) -> dict:
