@@ -81,7 +81,8 @@ def test_split_never_trains_on_test_images(mini):
 
 def test_end_to_end_report_and_resume(mini):
     root, slugs = mini
-    report = run_realworld(_cfg(root, slugs))
+    crops_on = dict(shot_crops=True, shot_crop_share=0.5)
+    report = run_realworld(_cfg(root, slugs, **crops_on))
     names = [r["name"] for r in report["rows"]]
     assert names[0].startswith("cold start") and names[1].startswith("few-shot") and names[2].startswith("baseline: naive")
     assert len(names) == 4
@@ -106,11 +107,13 @@ def test_end_to_end_report_and_resume(mini):
     shot_data = json.loads((root / "bench" / "data" / "synthlogo-shots" / "annotations.json").read_text())
     assert {c["name"] for c in shot_data["categories"]} == cold_names, "crops add variants, not classes"
     assert any(a.get("source", "").startswith("crop-") for a in shot_data["annotations"]), "some synthetic logos are crops"
+    share = lambda name: yaml.safe_load((root / "bench" / "data" / name / "synth_config.yaml").read_text())["crop_share"]  # noqa: E731
+    assert share("synthlogo-shots") == 0.5 and share("synthlogo") is None, "shot_crop_share reaches the shots' synthesis only"
     saved = yaml.safe_load((root / "bench" / "runs" / "cold-start--synthlogo" / "train" / "train_config.yaml").read_text())
     assert saved["head_dropout"] == 0.1 and saved["freeze"] == 0, "train overrides reach the trainer"
     done = root / "bench" / "runs"
     stamps = {p: p.stat().st_mtime for p in done.glob("*/result.json")}
-    again = run_realworld(_cfg(root, slugs))
+    again = run_realworld(_cfg(root, slugs, **crops_on))
     assert [r["AP50"] for r in again["rows"]] == [r["AP50"] for r in report["rows"]]
     assert stamps == {p: p.stat().st_mtime for p in done.glob("*/result.json")}, "finished runs are not redone"
 

@@ -12,7 +12,10 @@ what is done):
    the test folder itself, the shots come from the validation half (the rest
    of that half stays validation), so no test image is ever trained on.
 2. **Data.** One synthetic dataset per synthesis profile
-   (:mod:`logodet.bench.profiles`), all from the same seed.
+   (:mod:`logodet.bench.profiles`), all from the same seed. With
+   ``shot_crops`` the few-shot track gets its own: the same profile with the
+   shots' labelled boxes added to the artwork as variants
+   (:mod:`logodet.assets.crops`).
 3. **Runs.** Cold start (synthetic only), few-shot (synthetic plus the real
    shots, repeated ``real_repeat`` times per epoch), the naive copy-paste
    baseline, Ultralytics YOLO11n on the same synthetic data, and the
@@ -71,7 +74,8 @@ class RealWorldConfig:
     real_train: str = ""
     shots: int = 5
     real_repeat: int = 24  # 94 shots x 24 = 43 % of an epoch: few-shot AP50 0.529 vs 0.468 at 8 (RESULTS.md, 2026-12-02)
-    shot_crops: bool = True  # the few-shot track also pastes the shots' labelled boxes as logo variants (assets/crops.py)
+    shot_crops: bool = False  # the few-shot track also pastes the shots' labelled boxes as logo variants (assets/crops.py)
+    shot_crop_share: float | None = None  # with shot_crops: share of a brand's pasted logos that are crops (SynthConfig.crop_share)
     budget_minutes: float = 60.0
     ablation_minutes: float = 15.0
     seed: int = 0
@@ -167,13 +171,13 @@ def split_real(
     return val, test, shots, few_val, notes
 
 
-def _synthesize(cfg: RealWorldConfig, profile_name: str, logos: Path, out: Path, suffix: str = "") -> Path:
+def _synthesize(cfg: RealWorldConfig, profile_name: str, logos: Path, out: Path, suffix: str = "", extra: tuple[str, ...] = ()) -> Path:
     from logodet.synth.config import resolve_synth_config
     from logodet.synth.pipeline import synthesize
 
     profile = get_profile(profile_name)
     folder = out / "data" / (profile_name + suffix)
-    overrides = [f"{k}={json.dumps(v)}" for k, v in profile.overrides.items()] + list(cfg.synth_overrides)
+    overrides = [f"{k}={json.dumps(v)}" for k, v in profile.overrides.items()] + list(cfg.synth_overrides) + list(extra)
     scfg = resolve_synth_config(size=tuple(cfg.synth_size), overrides=overrides)
     backgrounds: Any = cfg.backgrounds
     if profile.textures:
@@ -369,7 +373,8 @@ def run_realworld(cfg: RealWorldConfig) -> dict[str, Any]:
         t0 = time.perf_counter()
         val = few_val if spec.fewshot and few_val is not None else val_all
         if spec.fewshot and shots is not None and cfg.shot_crops:
-            data_dir = _synthesize(cfg, spec.profile, _shot_logos(logos, shots, out, spec), out, suffix="-shots")
+            share = () if cfg.shot_crop_share is None else (f"crop_share={json.dumps(cfg.shot_crop_share)}",)
+            data_dir = _synthesize(cfg, spec.profile, _shot_logos(logos, shots, out, spec), out, suffix="-shots", extra=share)
         else:
             data_dir = _synthesize(cfg, spec.profile, logos, out)
         data = load_coco(data_dir)
