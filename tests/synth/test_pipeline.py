@@ -210,6 +210,22 @@ def test_background_smaller_than_output_and_logo_is_upscaled_with_warning(tmp_pa
     assert len(report.small_backgrounds) == 1 and report.input_issues == {"backgrounds smaller than the output (upscaled)": 1}
 
 
+def test_many_small_backgrounds_give_one_warning_and_the_report_lists_all(tmp_path: Path, bank: LogoBank) -> None:
+    from PIL import Image
+
+    folder = tmp_path / "bg"
+    folder.mkdir()
+    for i, img in enumerate(smooth_backgrounds(5, shape=(12, 10))):
+        Image.fromarray(img).save(folder / f"tiny{i}.png")
+    with pytest.warns(BackgroundWarning) as caught:
+        report = synthesize(bank, folder, tmp_path / "ds", 10, CFG, progress=False)
+    small = [w for w in caught if "smaller than" in str(w.message)]
+    assert len(small) == 1
+    n = len(report.small_backgrounds)  # the photos the 10 images drew: more than the three the warning names
+    assert n > 3 and str(small[0].message).startswith(f"{n} background(s) smaller than the output size were upscaled")
+    assert f"+{n - 3} more" in str(small[0].message)
+
+
 @pytest.mark.parametrize(
     ("bad_name", "content", "reason"),
     [

@@ -9,6 +9,8 @@ import typer
 
 __all__ = ["synth"]
 
+SHOWN = 10  # input problems listed per kind; a photo folder can hold hundreds of small backgrounds
+
 
 def synth(
     logos: Annotated[Path, typer.Option("--logos", help="Logo folder: <class>.svg|png|jpg files or <class>/ sub-folders of variants.")],
@@ -79,8 +81,10 @@ def synth(
         ("skipped logo", report.skipped_logos),
         ("small background", report.small_backgrounds),
     ):
-        for line in lines:
+        for line in lines[:SHOWN]:
             console.print(f"[yellow]{kind}[/] {line}", highlight=False)
+        if len(lines) > SHOWN:
+            console.print(f"[yellow]{kind}[/] ... and {len(lines) - SHOWN} more", highlight=False)
     if report.input_issues:
         console.print("Input problems: " + ", ".join(f"{v} {k}" for k, v in report.input_issues.items()), highlight=False)
     console.print(

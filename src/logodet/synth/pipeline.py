@@ -315,8 +315,8 @@ def synthesize(
     for f in failures[len(bgs.skipped) :]:
         warnings.warn(f"skipping background {f}", BackgroundWarning, stacklevel=2)
     small = _notes([*ordered, {"notes": pre_notes}], "small background")
-    for s in small:
-        warnings.warn(f"background {s}", BackgroundWarning, stacklevel=2)
+    if small:
+        warnings.warn(_small_summary(small), BackgroundWarning, stacklevel=2)
     dataset = _dataset(job, ordered)
     from logodet.datasets.formats.coco import save_coco
 
@@ -349,3 +349,10 @@ def synthesize(
         num_analysed=analysed,
         extra_outputs=tuple(extra),
     )
+
+
+def _small_summary(small: list[str], shown: int = 3) -> str:
+    """One warning for every upscaled background: a photo folder can hold hundreds (the report lists them all)."""
+    head = "; ".join(small[:shown])
+    more = f"; +{len(small) - shown} more (SynthReport.small_backgrounds lists them)" if len(small) > shown else ""
+    return f"{len(small)} background(s) smaller than the output size were upscaled: {head}{more}"
