@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from logodet.bench.profiles import ABLATIONS, PROFILES
-from logodet.bench.realworld import RealWorldConfig, fit_epochs, plan_runs, run_realworld, split_real, train_config
+from logodet.bench.realworld import RealWorldConfig, plan_runs, run_realworld, split_real
 from logodet.bench.report import ABLATION_REFERENCE, ablation_lines, goal_lines
 from logodet.bench.textures import write_textures
 from logodet.datasets.formats.coco import load_coco
@@ -152,33 +152,9 @@ def test_ablation_lines_compare_with_the_reference():
     assert ablation_lines(rows[:2]) == []
 
 
-def test_step_time_is_measured_once_per_bench_folder(tmp_path, monkeypatch):
-    import logodet.bench.realworld as rw
-
-    calls = []
-    monkeypatch.setattr(rw, "_probe_step_seconds", lambda cfg, ds, out: calls.append(out) or 1.25)
-    cfg = RealWorldConfig(out=str(tmp_path))
-    assert rw._step_seconds(cfg, None, tmp_path) == 1.25 and rw._step_seconds(cfg, None, tmp_path) == 1.25
-    assert len(calls) == 1 and (tmp_path / "runs" / "step_seconds.json").is_file()
-    assert rw._step_seconds(RealWorldConfig(imgsz=416), None, tmp_path) == 1.25 and len(calls) == 2, "another input size is probed"
-    assert rw._step_seconds(RealWorldConfig(seconds_per_step=0.5), None, tmp_path) == 0.5 and len(calls) == 2
-    assert rw._step_seconds(RealWorldConfig(train_overrides=("freeze=4",)), None, tmp_path) == 1.25 and len(calls) == 3
-
-
-def test_fit_epochs_rounds_to_the_nearest_epoch():
-    cfg = RealWorldConfig(batch=8)
-    assert [fit_epochs(cfg, 3000, 15.0, s) for s in (1.34, 1.1, 2.5, 100.0)] == [2, 2, 1, 1]
-    assert fit_epochs(cfg, 3000, 60.0, 1.0) == 10
-
-
-def test_train_overrides_reach_the_trainer_and_fail_early(tmp_path):
+def test_bad_train_overrides_and_box_scales_fail_before_anything_is_written(tmp_path):
     from logodet.config import ConfigError
 
-    plain = train_config(RealWorldConfig(), Path("d"), tmp_path, 8, 60.0, 3000)
-    assert (plain.freeze, plain.unfreeze_epoch, plain.epochs, plain.budget_minutes, plain.imgsz) == (-1, 0, 8, 60.0, 320)
-    cfg = RealWorldConfig(train_overrides=("unfreeze_epoch=5", "backbone_lr_mult=0.1", "freeze=4"))
-    tuned = train_config(cfg, Path("d"), tmp_path, 8, 60.0, 3000)
-    assert (tuned.unfreeze_epoch, tuned.backbone_lr_mult, tuned.freeze) == (5, 0.1, 4), "overrides win over the bench settings"
     out = tmp_path / "bench"
     with pytest.raises(ConfigError, match="unfreez_epoch"):
         run_realworld(RealWorldConfig(out=str(out), train_overrides=("unfreez_epoch=5",)))
