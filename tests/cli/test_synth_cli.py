@@ -157,3 +157,20 @@ def test_real_crops_become_variants_of_their_class(tmp_path: Path) -> None:
     assert none.exit_code == 0 and "no crops added" in none.output
     missing = runner.invoke(_app(), [*args, "--real-crops", str(tmp_path / "nope")])
     assert missing.exit_code == 2 and "nope" in missing.output
+
+
+def test_many_small_backgrounds_are_listed_ten_then_counted(tmp_path: Path) -> None:
+    from logodet.cli.synth import SHOWN
+
+    bg = tmp_path / "bg"
+    bg.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(SHOWN + 4):
+        Image.fromarray(rng.integers(0, 255, (12, 16, 3), dtype=np.uint8)).save(bg / f"tiny{i:02d}.jpg")
+    args = ["synth", "--logos", str(EXAMPLES), "--backgrounds", str(bg), "--out", str(tmp_path / "ds"), "-n", "60", "--size", "64x48", "-q"]
+    result = runner.invoke(_app(), args)
+    assert result.exit_code == 0, result.output
+    listed = [line for line in result.output.splitlines() if line.startswith("small background") and "tiny" in line]
+    summary = [line for line in result.output.splitlines() if line.startswith("small background ... and")]
+    assert len(listed) == SHOWN and len(summary) == 1, result.output
+    assert "upscaled" in result.output.split("Input problems:")[1]

@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import io
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -224,6 +225,10 @@ def test_many_small_backgrounds_give_one_warning_and_the_report_lists_all(tmp_pa
     n = len(report.small_backgrounds)  # the photos the 10 images drew: more than the three the warning names
     assert n > 3 and str(small[0].message).startswith(f"{n} background(s) smaller than the output size were upscaled")
     assert f"+{n - 3} more" in str(small[0].message)
+    with warnings.catch_warnings(record=True) as none:
+        warnings.simplefilter("always")
+        synthesize(bank, smooth_backgrounds(2), tmp_path / "ds-ok", 2, CFG, progress=False)
+    assert not [w for w in none if "smaller than" in str(w.message)], "no small backgrounds: no warning"
 
 
 @pytest.mark.parametrize(
