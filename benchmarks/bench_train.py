@@ -7,7 +7,10 @@ wall time is recorded by a callback (logodet: a training hook; Ultralytics:
 ``on_train_batch_end``); the first ``--skip`` steps are warm-up. Throughput
 is ``batch / median step time``. The two run alternately ``--repeats`` times
 in the same session and the script prints each run, the medians and the
-ratio.
+ratio. ``--fp32`` also times logodet without its CPU speed-ups (bf16 for the
+frozen backbone stages, channels-last layout), data loading included, and
+prints that ratio; ``--freeze -1`` freezes the whole backbone as ``bench
+realworld`` does.
 
 YOLO11n is built from its YAML (no weights) inside a separate virtual
 environment that this script creates on first use (``benchmarks/.yolo-venv``:
@@ -30,6 +33,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+FP32 = "logodet, float32 NCHW (amp=False, channels_last=False)"
 YOLO_VENV = HERE / ".yolo-venv"
 
 YOLO_CHILD = r"""
@@ -77,7 +81,10 @@ def _make_data(root: Path, n: int, imgsz: int) -> tuple[Path, Path]:
     return root / "coco", yaml_path
 
 
-def _logodet_run(coco: Path, out: Path, imgsz: int, batch: int, epochs: int) -> list[float]:
+def _logodet_run(
+    coco: Path, out: Path, imgsz: int, batch: int, epochs: int, freeze: int = 3, fast: bool = True
+) -> tuple[list[float], list[float]]:
+    """Step times (forward, loss, backward, optimizer) and loop times (from one step's end to the next's: data included)."""
     from logodet.engine.config import TrainConfig
     from logodet.engine.hooks import Hook
     from logodet.engine.trainer import train
@@ -87,18 +94,32 @@ def _logodet_run(coco: Path, out: Path, imgsz: int, batch: int, epochs: int) -> 
 
         def __init__(self) -> None:
             self.times: list[float] = []
+            self.ends: list[float] = []
             self.t0 = 0.0
 
         def before_step(self, trainer) -> None:
             self.t0 = time.perf_counter()
 
         def after_step(self, trainer) -> None:
-            self.times.append(time.perf_counter() - self.t0)
+            self.ends.append(time.perf_counter())
+            self.times.append(self.ends[-1] - self.t0)
 
     timer = StepTimer()
-    cfg = TrainConfig(data=str(coco), out=str(out), epochs=epochs, imgsz=imgsz, batch=batch, workers=0, seed=0, checkpoint_every=0)
+    cfg = TrainConfig(
+        data=str(coco),
+        out=str(out),
+        epochs=epochs,
+        imgsz=imgsz,
+        batch=batch,
+        workers=0,
+        seed=0,
+        checkpoint_every=0,
+        freeze=freeze,
+        amp=fast,
+        channels_last=fast,
+    )
     train(cfg, hooks=[timer], progress=False)
-    return timer.times
+    return timer.times, [b - a for a, b in zip(timer.ends, timer.ends[1:], strict=False)]
 
 
 def _yolo_run(py: Path, yaml_path: Path, out: Path, imgsz: int, batch: int, epochs: int) -> list[float]:
@@ -122,6 +143,8 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--skip", type=int, default=3, help="warm-up steps left out of each run")
     ap.add_argument("--no-yolo", action="store_true", help="time logodet only")
+    ap.add_argument("--freeze", type=int, default=3, help="logodet backbone stages frozen (-1: all)")
+    ap.add_argument("--fp32", action="store_true", help="also time logodet with amp=False, channels_last=False (float32, NCHW)")
     args = ap.parse_args()
     import torch
 
@@ -129,20 +152,32 @@ def main() -> None:
     py = None if args.no_yolo else _ensure_yolo_venv()
     root = Path(tempfile.mkdtemp(prefix="bench-train-"))
     coco, yaml_path = _make_data(root / "data", args.images, args.imgsz)
-    rates: dict[str, list[float]] = {"logodet fcos_efficientnet_lite0": [], "Ultralytics YOLO11n (from YAML)": []}
+    main_name = "logodet fcos_efficientnet_lite0"
+    rates: dict[str, list[float]] = {main_name: [], "Ultralytics YOLO11n (from YAML)": []}
+    loops: dict[str, list[float]] = {main_name: []}
+    if args.fp32:
+        rates[FP32], loops[FP32] = [], []
     for k in range(args.repeats):
-        steps = _logodet_run(coco, root / f"logodet-{k}", args.imgsz, args.batch, args.epochs)[args.skip :]
-        rates["logodet fcos_efficientnet_lite0"].append(args.batch / statistics.median(steps))
+        for name, fast in [(main_name, True), *([(FP32, False)] if args.fp32 else [])]:
+            steps, loop = _logodet_run(coco, root / f"logodet-{k}-{fast}", args.imgsz, args.batch, args.epochs, args.freeze, fast)
+            rates[name].append(args.batch / statistics.median(steps[args.skip :]))
+            loops[name].append(args.batch / statistics.median(loop[args.skip :]))
         if py is not None:
             steps = _yolo_run(py, yaml_path, root / f"yolo-{k}", args.imgsz, args.batch, args.epochs)[args.skip :]
             rates["Ultralytics YOLO11n (from YAML)"].append(args.batch / statistics.median(steps))
         print(f"repeat {k + 1}: " + ", ".join(f"{name} {v[-1]:.2f} img/s" for name, v in rates.items() if v), flush=True)
+    if args.fp32:
+        print("\n| logodet, data loading included | images/s per repeat | median |\n|---|---|---:|")
+        for name, v in loops.items():
+            print(f"| {name} | {', '.join(f'{x:.2f}' for x in v)} | {statistics.median(v):.2f} |")
+        ratios = [a / b for a, b in zip(loops[main_name], loops[FP32], strict=True)]
+        print(f"\ndefaults / float32 per repeat: {', '.join(f'{r:.2f}' for r in ratios)}; median {statistics.median(ratios):.2f}x")
     print("\n| trainer | images/s per repeat | median |\n|---|---|---:|")
     for name, v in rates.items():
         if v:
             print(f"| {name} | {', '.join(f'{x:.2f}' for x in v)} | {statistics.median(v):.2f} |")
     if py is not None:
-        ratios = [a / b for a, b in zip(*rates.values(), strict=True)]
+        ratios = [a / b for a, b in zip(rates[main_name], rates["Ultralytics YOLO11n (from YAML)"], strict=True)]
         print(f"\nlogodet / YOLO11n per repeat: {', '.join(f'{r:.2f}' for r in ratios)}; median {statistics.median(ratios):.2f}x")
 
 

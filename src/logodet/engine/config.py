@@ -36,7 +36,9 @@ class TrainConfig:
         accumulate: optimizer step every this many batches (gradient accumulation).
         ema: keep an exponential moving average of the weights, used for validation and saved checkpoints.
         ema_decay / ema_tau: EMA decay, ramped up as ``decay * (1 - exp(-updates / tau))``.
-        amp: bf16 autocast on a GPU (ignored on the CPU).
+        amp: bf16 autocast on a GPU; on a CPU with native bf16 instructions (AVX512-BF16 or AMX), bf16 for the
+            frozen backbone stages only (no backward pass there; what trains stays float32). Ignored on other CPUs.
+        channels_last: channels-last memory layout for the model on the CPU (faster oneDNN convolutions).
         device: ``auto`` (a GPU when present), ``cpu`` or ``cuda``.
         metric: validation metric that selects ``best.pt`` and drives early stopping (a key of metrics.json).
         patience: stop when ``metric`` has not improved for this many epochs (0 = never).
@@ -80,6 +82,7 @@ class TrainConfig:
     ema_decay: float = 0.9998
     ema_tau: float = 2000.0
     amp: bool = True
+    channels_last: bool = True
     device: str = "auto"
     augment: bool = True
     workers: int = 0

@@ -35,6 +35,7 @@ from logodet.engine.config import TrainConfig
 from logodet.engine.data import DetectionTrainData, collate
 from logodet.engine.ema import ModelEMA
 from logodet.engine.hooks import Hook, default_hooks
+from logodet.engine.precision import autocast_modules, cpu_has_bf16
 from logodet.engine.sampler import EpochSampler
 from logodet.engine.schedules import lr_multiplier
 from logodet.engine.setup import apply_freeze, build_optimizer, num_stages, seed_all, select_device, set_train_mode
@@ -119,6 +120,8 @@ class Trainer:
         kwargs: dict[str, Any] = {"head_dropout": cfg.head_dropout} if cfg.head_dropout > 0 else {}
         weights = "none" if state is not None else cfg.weights
         self.net = build_model(cfg.model, num_classes=len(self.class_names), weights=weights, imgsz=cfg.imgsz, **kwargs).to(self.device)
+        if cfg.channels_last and self.device.type == "cpu":
+            self.net = self.net.to(memory_format=torch.channels_last)  # the EMA copy below inherits the layout
         self.initial_frozen = num_stages(self.net) if cfg.freeze == -1 else min(cfg.freeze, num_stages(self.net))
         self.frozen = self.initial_frozen
         apply_freeze(self.net, self.frozen)
@@ -257,9 +260,16 @@ class Trainer:
     _running = False
 
     def _autocast(self) -> contextlib.AbstractContextManager:
-        if self.device.type == "cuda" and self.cfg.amp:
+        if self.cfg.amp and self.device.type == "cuda":
             return torch.autocast("cuda", dtype=torch.bfloat16)
+        if self.cfg.amp and self.device.type == "cpu" and self.frozen > 0 and cpu_has_bf16():
+            return autocast_modules(self._frozen_modules(), "cpu")
         return contextlib.nullcontext()
+
+    def _frozen_modules(self) -> list[nn.Module]:
+        """The frozen backbone stages as callable modules (the stem stage is a list of two)."""
+        stages = self.net.backbone.body.stages()[: self.frozen]
+        return [m for stage in stages for m in (stage if isinstance(stage, nn.ModuleList) else [stage])]
 
     def _loader(self) -> DataLoader:
         self.data.set_epoch(self.epoch)
