@@ -20,6 +20,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -29,6 +30,7 @@ from torch import nn
 __all__ = ["autocast_modules", "cpu_has_bf16"]
 
 
+@functools.cache  # asked once per training step; the CPU does not change within a process
 def cpu_has_bf16() -> bool:
     """Whether this CPU runs bf16 matrix maths natively (AVX512-BF16 or AMX), so bf16 autocast is faster, not emulated."""
     try:
