@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from logodet.bench.evaluate import input_sizes
 from logodet.bench.profiles import ABLATIONS, PROFILES
 from logodet.bench.realworld import RealWorldConfig, plan_runs, run_realworld, split_real
 from logodet.bench.report import ABLATION_REFERENCE, ablation_lines, goal_lines
@@ -90,7 +91,7 @@ def test_end_to_end_report_and_resume(mini):
         assert 0.0 <= row["AP50"] <= 1.0 and 0.0 <= row["presence_f1"] <= 1.0
         assert set(row["per_brand_AP50"]) == set(slugs)
         assert row["input_size"] == 64 and row["input_sizes"] == [64], "64 px is the only size the default test scales give at 64"
-        assert row["box_scale"] in (1.0, 1.1, 1.2, 1.3) and any(f"boxes x{row['box_scale']:g}" in n for n in row["notes"])
+        assert row["box_scale"] in RealWorldConfig.box_scales and any(f"boxes x{row['box_scale']:g}" in n for n in row["notes"])
     md = (root / "bench" / "report.md").read_text()
     assert "| box scale (val) |" in md
     assert "## Goals" in md and "cold start AP50" in md and "| brand |" in md
@@ -163,3 +164,10 @@ def test_bad_train_overrides_and_box_scales_fail_before_anything_is_written(tmp_
     with pytest.raises(ValueError, match="box_scales"):
         run_realworld(RealWorldConfig(out=str(out), box_scales=(1.0, 0.0)))
     assert not out.exists(), "nothing is written before the overrides and box scales are checked"
+
+
+def test_default_prediction_grid_reaches_below_the_training_size_and_beyond_x1_3():
+    # flickrlogos27-dev chose the grid's edges (224 px, boxes x1.3) with 0.7-1.0 and x1.0-1.3 (benchmarks/RESULTS.md)
+    cfg = RealWorldConfig()
+    assert input_sizes(cfg.imgsz, cfg.test_scales) == [160, 192, 224, 256, 320]
+    assert min(cfg.box_scales) == 1.0 and max(cfg.box_scales) >= 1.5
